@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * steer_ingress: TC ingress of a public interface. Sends the IPsec traffic
+ * (ESP, AH, IKE, NAT-T, ICMP errors about it, its fragments) of configured
+ * public addresses into the gateway namespaces; everything else leaves with
+ * TC_ACT_UNSPEC so later filters and the router see it untouched.
+ * The rules are in docs/classifier.md; the logic in lib/.
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include "steer_abi.h"
+#include "lib/parse.h"
+#include "lib/maps.h"
+#include "lib/ipsec.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Record each decision in the `decision` map (tests only; when 0 the
+ * verifier removes the code, so production pays nothing). */
+const volatile __u32 record_decisions = 0;
+
+static __always_inline int finish(int verdict, __u32 class_id, __u32 gw,
+				  __u32 target, __u32 peer)
+{
+	__u32 zero = 0;
+	struct steer_decision *d;
+
+	if (!record_decisions)
+		return verdict;
+	d = bpf_map_lookup_elem(&decision, &zero);
+	if (d) {
+		d->verdict = verdict;
+		d->class_id = class_id;
+		d->gateway_id = gw;
+		d->target_ifindex = target;
+		d->redirect_peer = peer;
+		d->seq++;
+	}
+	return verdict;
+}
+
+/* Make the first STEER_PARSE_WINDOW bytes linear (rarely needed: most
+ * drivers put the headers in the head already). */
+static __always_inline void pull_window(struct __sk_buff *skb)
+{
+	__u32 want = skb->len < STEER_PARSE_WINDOW ? skb->len :
+						       STEER_PARSE_WINDOW;
+
+	if ((long)skb->data_end - (long)skb->data < (long)want)
+		bpf_skb_pull_data(skb, want);
+}
+
+static __always_inline int redirect(struct __sk_buff *skb, __u32 class_id,
+				    const struct steer_gw_value *g)
+{
+	__u32 gw = g->gateway_id, target = g->target_ifindex;
+
+	if (!target) {
+		steer_count(gw, STEER_CLASS_TARGET_MISSING, skb->len);
+		return finish(TC_ACT_SHOT, STEER_CLASS_TARGET_MISSING, gw, 0, 0);
+	}
+	steer_count(gw, class_id, skb->len);
+	/* Router-side marks mean nothing in the gateway namespace. */
+	skb->mark = 0;
+	if (g->flags & STEER_F_REDIRECT_PLAIN)
+		return finish(bpf_redirect(target, 0), class_id, gw, target, 0);
+	return finish(bpf_redirect_peer(target, 0), class_id, gw, target, 1);
+}
+
+SEC("tc")
+int steer_ingress(struct __sk_buff *skb)
+{
+	struct steer_gw_key key = {};
+	struct steer_gw_value *g;
+	struct pkt p = {};
+	__u32 class_id;
+	int res;
+
+	pull_window(skb);
+	p.data = (void *)(long)skb->data;
+	p.data_end = (void *)(long)skb->data_end;
+	p.len = skb->len;
+	res = parse_frame(&p);
+	if (res == PARSE_NOT_IP)
+		return finish(TC_ACT_UNSPEC, STEER_CLASS_NONE, 0, 0, 0);
+	if (res == PARSE_MALFORMED) {
+		steer_count(STEER_GATEWAY_NONE, STEER_CLASS_MALFORMED, p.len);
+		return finish(TC_ACT_UNSPEC, STEER_CLASS_MALFORMED, 0, 0, 0);
+	}
+	if (!steer_candidate(&p))
+		return finish(TC_ACT_UNSPEC, STEER_CLASS_NONE, 0, 0, 0);
+	key.ifindex = skb->ifindex;
+	key.family = p.family;
+	key.address = p.dst;
+	g = bpf_map_lookup_elem(&gateways, &key);
+	if (!g)
+		return finish(TC_ACT_UNSPEC, STEER_CLASS_NONE, 0, 0, 0);
+	class_id = steer_classify(&p, &key, g);
+	if (steer_class_is_steered(class_id))
+		return redirect(skb, class_id, g);
+	steer_count(g->gateway_id, class_id, p.len);
+	return finish(TC_ACT_UNSPEC, class_id, g->gateway_id, 0, 0);
+}

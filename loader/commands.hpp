@@ -1,0 +1,23 @@
+// What each subcommand does, given its parsed options.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace steer {
+
+struct CommandOptions {
+	std::string config_path;
+	bool all = false;          // down --all
+	bool json = false;         // status/stats --json
+	bool prometheus = false;   // stats --prometheus
+	double watch_seconds = 0;  // stats --watch
+	bool once = false;         // mesh --once
+	std::string gateway;       // exec NAME
+	std::vector<std::string> argv; // exec -- CMD...
+};
+
+int cmd_check(const CommandOptions &o);
+int cmd_not_built(const char *command, const char *issue);
+
+} // namespace steer

@@ -1,0 +1,113 @@
+// Edits of the gateways map and the ports bitmap derived from it.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <array>
+
+#include "bpf_steer.hpp"
+
+namespace steer {
+
+namespace {
+
+using PortBits = std::array<uint32_t, STEER_PORT_WORDS>;
+
+void set_port(PortBits &bits, uint16_t port)
+{
+	bits[port >> 5] |= 1u << (port & 31);
+}
+
+} // namespace
+
+Result<std::vector<GatewayEntry>> dump_gateways(int gateways_fd)
+{
+	std::vector<GatewayEntry> out;
+	steer_gw_key key{}, next{};
+	const void *prev = nullptr;
+	while (bpf_map_get_next_key(gateways_fd, prev, &next) == 0) {
+		GatewayEntry e{next, {}};
+		if (bpf_map_lookup_elem(gateways_fd, &next, &e.value) == 0)
+			out.push_back(e);
+		key = next;
+		prev = &key;
+	}
+	if (errno != ENOENT)
+		return sys_error(errno, "walk gateways map");
+	return out;
+}
+
+Status sync_ports(int gateways_fd, int ports_fd)
+{
+	auto entries = dump_gateways(gateways_fd);
+	if (!entries)
+		return entries.error();
+	PortBits want{};
+	for (const auto &e : *entries) {
+		set_port(want, e.value.ike_port);
+		set_port(want, e.value.natt_port);
+	}
+	for (uint32_t word = 0; word < STEER_PORT_WORDS; word++) {
+		uint32_t have = 0;
+		if (bpf_map_lookup_elem(ports_fd, &word, &have) == 0 && have == want[word])
+			continue;
+		if (bpf_map_update_elem(ports_fd, &word, &want[word], BPF_ANY) != 0)
+			return sys_error(errno, "update ports bitmap");
+	}
+	return {};
+}
+
+// The port bits go in first, so the entry is never invisible to UDP.
+Status put_gateway(int gateways_fd, int ports_fd, const steer_gw_key &key,
+		   const steer_gw_value &value)
+{
+	for (uint16_t port : {value.ike_port, value.natt_port}) {
+		uint32_t word = port >> 5, bits = 0;
+		if (bpf_map_lookup_elem(ports_fd, &word, &bits) != 0)
+			return sys_error(errno, "read ports bitmap");
+		bits |= 1u << (port & 31);
+		if (bpf_map_update_elem(ports_fd, &word, &bits, BPF_ANY) != 0)
+			return sys_error(errno, "update ports bitmap");
+	}
+	if (bpf_map_update_elem(gateways_fd, &key, &value, BPF_ANY) != 0)
+		return sys_error(errno, "update gateways map");
+	return {};
+}
+
+// Entries go first, then the bits no remaining entry needs.
+Status delete_gateways(int gateways_fd, int ports_fd, const std::vector<steer_gw_key> &keys)
+{
+	for (const auto &key : keys)
+		if (bpf_map_delete_elem(gateways_fd, &key) != 0 && errno != ENOENT)
+			return sys_error(errno, "delete from gateways map");
+	return sync_ports(gateways_fd, ports_fd);
+}
+
+Result<ClassCounters> read_counters(int stats_fd, uint32_t gateway_id)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		return sys_error(-ncpu, "count possible CPUs");
+	ClassCounters sum{};
+	std::vector<steer_counter> per_cpu(ncpu);
+	for (uint32_t c = 0; c < STEER_CLASS_MAX; c++) {
+		uint32_t idx = gateway_id * STEER_CLASS_MAX + c;
+		if (bpf_map_lookup_elem(stats_fd, &idx, per_cpu.data()) != 0)
+			return sys_error(errno, "read stats map", "gateway id " + std::to_string(gateway_id));
+		for (const auto &v : per_cpu) {
+			sum[c].packets += v.packets;
+			sum[c].bytes += v.bytes;
+		}
+	}
+	return sum;
+}
+
+const char *class_name(uint32_t class_id)
+{
+	static const char *const names[STEER_CLASS_MAX] = {
+		"esp", "ah", "ike", "natt_ike", "natt_esp", "natt_keepalive",
+		"icmp_error", "fragment", "passed", "target_missing", "malformed",
+	};
+	return class_id < STEER_CLASS_MAX ? names[class_id] : "none";
+}
+
+} // namespace steer

@@ -1,0 +1,92 @@
+#include "harness.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/pkt_cls.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace steer::test {
+
+bool ci_mode()
+{
+	const char *ci = std::getenv("CI");
+	return ci && std::string(ci) == "true";
+}
+
+bool enter_private_netns(int veths, std::string &why)
+{
+	if (::geteuid() != 0) {
+		why = "not root";
+		return false;
+	}
+	if (::unshare(CLONE_NEWNET) != 0) {
+		why = std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
+		return false;
+	}
+	std::string cmd = "ip link set lo up";
+	for (int i = 0; i < veths; i++)
+		cmd += " && ip link add t" + std::to_string(i) + "a type veth peer name t" +
+		       std::to_string(i) + "b";
+	if (std::system(cmd.c_str()) != 0) {
+		why = "could not create test veths: " + cmd;
+		return false;
+	}
+	return true;
+}
+
+std::unique_ptr<ProgHarness> ProgHarness::create(uint32_t stats_gateways, std::string &why)
+{
+	LoadOptions opts;
+	opts.stats_gateways = stats_gateways;
+	opts.record_decisions = true;
+	auto obj = SteerObject::load(opts);
+	if (!obj) {
+		why = obj.error().message();
+		return nullptr;
+	}
+	std::unique_ptr<ProgHarness> h(new ProgHarness(std::move(*obj)));
+	h->stats_entries_ = stats_gateways * STEER_CLASS_MAX;
+	return h;
+}
+
+ProgDecision ProgHarness::run(std::span<const uint8_t> frame, uint32_t ifindex)
+{
+	__sk_buff ctx{};
+	ctx.ifindex = ifindex;
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(),
+		    .data_size_in = static_cast<__u32>(frame.size()), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+	uint32_t zero = 0;
+	steer_decision before{};
+	bpf_map_lookup_elem(obj_->decision_fd(), &zero, &before);
+	ProgDecision out;
+	if (bpf_prog_test_run_opts(obj_->ingress_fd(), &opts) != 0) {
+		ADD_FAILURE() << "BPF_PROG_RUN failed: " << std::strerror(errno)
+			      << " (frame of " << frame.size() << " bytes)";
+		return out;
+	}
+	out.verdict = static_cast<int>(opts.retval);
+	bpf_map_lookup_elem(obj_->decision_fd(), &zero, &out.recorded);
+	EXPECT_EQ(out.recorded.seq, before.seq + 1) << "program did not record a decision";
+	return out;
+}
+
+void ProgHarness::clear_frags()
+{
+	steer_frag_key key{};
+	while (bpf_map_get_next_key(obj_->frags_fd(), nullptr, &key) == 0)
+		bpf_map_delete_elem(obj_->frags_fd(), &key);
+}
+
+void ProgHarness::clear_stats()
+{
+	int ncpu = libbpf_num_possible_cpus();
+	std::vector<steer_counter> zeros(ncpu);
+	for (uint32_t i = 0; i < stats_entries_; i++)
+		bpf_map_update_elem(obj_->stats_fd(), &i, zeros.data(), BPF_ANY);
+}
+
+} // namespace steer::test

@@ -1,0 +1,58 @@
+// BPF_PROG_RUN harness: steer_ingress loaded with record_decisions on, in
+// a private network namespace of the test process (root namespace never
+// touched), frames run one at a time with a chosen ingress ifindex.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "bpf_steer.hpp"
+
+namespace steer::test {
+
+struct ProgDecision {
+	int verdict = 0;       // the program's return value (TC_ACT_*)
+	steer_decision recorded{};
+};
+
+class ProgHarness {
+public:
+	// Loads the object; returns nullptr with a reason when it cannot.
+	static std::unique_ptr<ProgHarness> create(uint32_t stats_gateways, std::string &why);
+
+	ProgDecision run(std::span<const uint8_t> frame, uint32_t ifindex);
+	SteerObject &object() { return *obj_; }
+	void clear_frags();
+	void clear_stats();
+
+private:
+	explicit ProgHarness(std::unique_ptr<SteerObject> obj) : obj_(std::move(obj)) {}
+	std::unique_ptr<SteerObject> obj_;
+	uint32_t stats_entries_ = 0;
+};
+
+// CI=true: a missing capability fails a test instead of skipping it.
+bool ci_mode();
+
+// Moves the whole test process into a fresh network namespace (call from
+// main before any thread exists) and creates `veths` veth pairs there, so
+// ifindexes 2.. exist for ctx.ifindex. Returns false with a reason.
+bool enter_private_netns(int veths, std::string &why);
+
+} // namespace steer::test
+
+// Skips the test (or fails it when CI=true) unless running as root.
+#define STEER_REQUIRE_ROOT()                                                                       \
+	do {                                                                                       \
+		if (::geteuid() != 0) {                                                            \
+			if (::steer::test::ci_mode())                                              \
+				FAIL() << "needs root, and CI=true forbids skipping";              \
+			GTEST_SKIP() << "needs root: BPF programs and network namespaces";         \
+		}                                                                                  \
+	} while (0)

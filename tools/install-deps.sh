@@ -1,0 +1,36 @@
+#!/bin/sh
+# Installs the Debian 12 packages ipsec-steer builds, tests and demos with.
+# Packages already present are skipped; apt runs only when something is
+# missing, so a prepared machine needs no network.
+set -eu
+
+PACKAGES="
+build-essential cmake pkg-config clang-14 bpftool
+libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
+libnftnl-dev libmnl-dev libnl-3-dev libnl-route-3-dev
+libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libgtest-dev
+iproute2 nftables tcpdump procps
+"
+
+missing=""
+for p in $PACKAGES; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$status" in
+	*"install ok installed"*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+
+if [ -z "$missing" ]; then
+	echo "install-deps: all packages present"
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages:$missing; run as root (or apt-get install them)" >&2
+	exit 1
+fi
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing
