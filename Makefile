@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CTEST_LABELS ?= unit|bpf|netns
 
-.PHONY: all deps build test demo clean
+.PHONY: all deps build test demo bench clean
 
 all: build
 
@@ -20,6 +20,10 @@ test: build
 
 demo: build
 	tools/demo/demo.sh $(BUILD)
+
+# BPF_PROG_RUN cost of steer_ingress against an empty TC program.
+bench: build
+	$(BUILD)/bench/prog_run_bench
 
 clean:
 	rm -rf $(BUILD)

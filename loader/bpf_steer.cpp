@@ -68,7 +68,8 @@ Result<std::unique_ptr<SteerObject>> SteerObject::load(const LoadOptions &opts)
 Status SteerObject::pin_programs(const std::string &dir)
 {
 	std::string path = pin_path(dir, "prog_ingress");
-	std::string tmp = path + ".new";
+	// bpffs refuses names with a dot.
+	std::string tmp = path + "_new";
 	::unlink(tmp.c_str());
 	if (int err = bpf_program__pin(skel_->progs.steer_ingress, tmp.c_str()))
 		return sys_error(err, "pin program", tmp);

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -27,6 +28,9 @@ public:
 	static std::unique_ptr<ProgHarness> create(uint32_t stats_gateways, std::string &why);
 
 	ProgDecision run(std::span<const uint8_t> frame, uint32_t ifindex);
+	// nullopt with errno set when BPF_PROG_RUN refuses the frame (it
+	// refuses some frames too short for their ethertype).
+	std::optional<ProgDecision> try_run(std::span<const uint8_t> frame, uint32_t ifindex);
 	SteerObject &object() { return *obj_; }
 	void clear_frags();
 	void clear_stats();

@@ -110,6 +110,9 @@ TEST_F(SteerNetns, ShortFramesAreMalformedAndNeverSteered)
 	std::vector<Bytes> shorts;
 	for (size_t len = 15; len < 34; len++)
 		shorts.emplace_back(full.begin(), full.begin() + len);
+	const size_t counted = shorts.size();
+	// A truncated VLAN frame: the kernel untags (or drops) it before TC
+	// sees it, so it is never counted, and it must not be steered either.
 	Bytes vlan_short = frame().vlan(5).build();
 	vlan_short.resize(16);
 	shorts.push_back(vlan_short);
@@ -120,7 +123,7 @@ TEST_F(SteerNetns, ShortFramesAreMalformedAndNeverSteered)
 		EXPECT_FALSE(contains(got, f)) << f.size() << "-byte frame reached the gateway";
 	auto none = read_counters(lab->object().stats_fd(), STEER_GATEWAY_NONE);
 	ASSERT_TRUE(none);
-	EXPECT_EQ((*none)[STEER_CLASS_MALFORMED].packets, shorts.size());
+	EXPECT_EQ((*none)[STEER_CLASS_MALFORMED].packets, counted);
 }
 
 // The maps carry BTF: bpftool prints field names of pinned maps.
