@@ -190,7 +190,7 @@ static __always_inline void frag_key_of(const struct pkt *p,
 					struct steer_frag_key *fk)
 {
 	fk->family = p->family;
-	fk->proto = p->proto;
+	fk->proto = p->frag_proto;
 	fk->id = p->frag_id;
 	fk->src = p->src;
 	fk->dst = p->dst;

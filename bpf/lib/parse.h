@@ -42,7 +42,7 @@ struct pkt {
 	__u8 family;   /* STEER_FAMILY_* */
 	__u8 proto;
 	__u8 frag;     /* enum frag_state */
-	__u8 pad;
+	__u8 frag_proto; /* IPv4 protocol, or IPv6 fragment header's next */
 	struct steer_addr src;
 	struct steer_addr dst;
 };
@@ -95,6 +95,7 @@ static __always_inline int parse_ipv4(struct pkt *p, __u32 l3)
 		return PARSE_MALFORMED;
 	p->family = STEER_FAMILY_IPV4;
 	p->proto = iph->protocol;
+	p->frag_proto = iph->protocol;
 	p->src.addr[0] = iph->saddr;
 	p->dst.addr[0] = iph->daddr;
 	p->l4 = l3 + ihl;
@@ -139,6 +140,7 @@ static __always_inline int ipv6_ext_step(struct pkt *p, __u32 l3, __u32 end,
 		if (p->frag != FRAG_NONE || *off + 8 > end || !fh)
 			return -1;
 		*nh = fh->nexthdr;
+		p->frag_proto = fh->nexthdr;
 		*off += 8;
 		p->frag_id = bpf_ntohl(fh->identification);
 		if (bpf_ntohs(fh->frag_off) >> 3) {
