@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * steer_ingress: TC ingress of a public interface. Sends the IPsec traffic
- * (ESP, AH, IKE, NAT-T, ICMP errors about it, its fragments) of configured
+ * steer_ingress (program ist_ingress): TC ingress of a public interface.
+ * Sends the IPsec traffic (ESP, AH, IKE, NAT-T, ICMP errors about it, its
+ * fragments) of configured
  * public addresses into the gateway namespaces; everything else leaves with
  * TC_ACT_UNSPEC so later filters and the router see it untouched.
+ * steer_return (program ist_return): TC ingress of the router end of a
+ * gateway veth. Sends what the gateway namespace sends from the public address (its IKE, ESP, NAT-T,
+ * ICMP) straight out of the public interface with bpf_redirect_neigh, before
+ * the router's stack would drop it as a martian (source = its own address).
  * The rules are in docs/classifier.md; the logic in lib/.
  */
 #include <linux/bpf.h>
@@ -69,7 +74,7 @@ static __always_inline int redirect(struct __sk_buff *skb, __u32 class_id,
 }
 
 SEC("tc")
-int steer_ingress(struct __sk_buff *skb)
+int ist_ingress(struct __sk_buff *skb)
 {
 	struct steer_gw_key key = {};
 	struct steer_gw_value *g;
@@ -101,4 +106,37 @@ int steer_ingress(struct __sk_buff *skb)
 		return redirect(skb, class_id, g);
 	steer_count(g->gateway_id, class_id, p.len);
 	return finish(TC_ACT_UNSPEC, class_id, g->gateway_id, 0, 0);
+}
+
+SEC("tc")
+int ist_return(struct __sk_buff *skb)
+{
+	struct steer_return_value *r;
+	__u32 ifindex = skb->ifindex, class_id;
+	struct pkt p = {};
+
+	r = bpf_map_lookup_elem(&returns, &ifindex);
+	if (!r)
+		return TC_ACT_UNSPEC;
+	pull_window(skb);
+	p.data = (void *)(long)skb->data;
+	p.data_end = (void *)(long)skb->data_end;
+	p.len = skb->len;
+	if (parse_frame(&p) != PARSE_OK)
+		return TC_ACT_UNSPEC;
+	class_id = outbound_class(&p, r);
+	if (class_id == STEER_CLASS_NONE)
+		return TC_ACT_UNSPEC;
+	if (!steer_class_is_steered(class_id)) {
+		steer_count_out(r->gateway_id, class_id, p.len);
+		return TC_ACT_UNSPEC;
+	}
+	if (!r->out_ifindex) {
+		steer_count_out(r->gateway_id, STEER_CLASS_TARGET_MISSING, p.len);
+		return TC_ACT_SHOT;
+	}
+	steer_count_out(r->gateway_id, class_id, p.len);
+	/* Namespace marks mean nothing to the router's egress. */
+	skb->mark = 0;
+	return bpf_redirect_neigh(r->out_ifindex, NULL, 0, 0);
 }

@@ -78,7 +78,21 @@ struct steer_gw_value {
 	__u32 gateway_id;     /* 1..STEER_MAX_GATEWAYS, index into stats */
 };
 
-/* stats map (per-CPU array): index gateway_id * STEER_CLASS_MAX + class. */
+/* returns map key: the router end of a gateway veth (ist-<name>), whose
+ * TC ingress sees what the gateway namespace sends. */
+struct steer_return_value {
+	__u32 out_ifindex;    /* public interface; 0 = missing */
+	__u32 flags;          /* enum steer_flag of the gateway */
+	__u16 ike_port;
+	__u16 natt_port;
+	__u32 gateway_id;
+	__u8 family;          /* enum steer_family of address */
+	__u8 pad[3];
+	struct steer_addr address; /* the public address P */
+};
+
+/* stats (steered in) and stats_out (sent out by steer_return) maps,
+ * per-CPU arrays: index gateway_id * STEER_CLASS_MAX + class. */
 struct steer_counter {
 	__u64 packets;
 	__u64 bytes;

@@ -21,4 +21,7 @@ static_assert(offsetof(steer_frag_key, id) == 4);
 static_assert(offsetof(steer_frag_key, src) == 8);
 static_assert(sizeof(steer_frag_value) == 16);
 static_assert(sizeof(steer_decision) == 24);
+static_assert(sizeof(steer_return_value) == 36);
+static_assert(offsetof(steer_return_value, family) == 16);
+static_assert(offsetof(steer_return_value, address) == 20);
 static_assert(STEER_CLASS_MAX == 11, "class numbers are stable; append only");

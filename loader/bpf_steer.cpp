@@ -20,12 +20,49 @@ std::string pin_path(const std::string &dir, const char *name)
 	return dir + "/" + name;
 }
 
+std::vector<std::pair<bpf_map *, const char *>> pinned_maps(struct ::steer_bpf *skel)
+{
+	return {{skel->maps.gateways, "gateways"}, {skel->maps.ports, "ports"},
+		{skel->maps.stats, "stats"},       {skel->maps.stats_out, "stats_out"},
+		{skel->maps.returns, "returns"},   {skel->maps.frags, "frags"}};
+}
+
 void set_map_pins(struct ::steer_bpf *skel, const std::string &dir)
 {
-	bpf_map__set_pin_path(skel->maps.gateways, pin_path(dir, "gateways").c_str());
-	bpf_map__set_pin_path(skel->maps.ports, pin_path(dir, "ports").c_str());
-	bpf_map__set_pin_path(skel->maps.stats, pin_path(dir, "stats").c_str());
-	bpf_map__set_pin_path(skel->maps.frags, pin_path(dir, "frags").c_str());
+	for (auto [map, name] : pinned_maps(skel))
+		bpf_map__set_pin_path(map, pin_path(dir, name).c_str());
+}
+
+// Entries of a pinned map, 0 when there is none.
+uint32_t pinned_max_entries(const std::string &path)
+{
+	int fd = bpf_obj_get(path.c_str());
+	if (fd < 0)
+		return 0;
+	bpf_map_info info{};
+	uint32_t len = sizeof(info);
+	uint32_t entries = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.max_entries : 0;
+	::close(fd);
+	return entries;
+}
+
+// Counters keep their pinned size while every gateway id fits, so they
+// survive reloads; a map too small is replaced, said out loud.
+uint32_t stats_entries(const LoadOptions &opts)
+{
+	uint32_t want = opts.stats_gateways * STEER_CLASS_MAX;
+	if (opts.pin_dir.empty())
+		return want;
+	uint32_t have = pinned_max_entries(pin_path(opts.pin_dir, "stats"));
+	if (have >= want)
+		return have;
+	if (have) {
+		LOG_WARN("stats map of %s holds %u gateways, %u needed: replacing it (counters restart)",
+			 opts.pin_dir.c_str(), have / STEER_CLASS_MAX, opts.stats_gateways);
+		::unlink(pin_path(opts.pin_dir, "stats").c_str());
+		::unlink(pin_path(opts.pin_dir, "stats_out").c_str());
+	}
+	return want;
 }
 
 int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -51,7 +88,9 @@ Result<std::unique_ptr<SteerObject>> SteerObject::load(const LoadOptions &opts)
 		return sys_error(errno, "open BPF object steer");
 	std::unique_ptr<SteerObject> obj(new SteerObject(skel));
 	skel->rodata->record_decisions = opts.record_decisions ? 1 : 0;
-	bpf_map__set_max_entries(skel->maps.stats, opts.stats_gateways * STEER_CLASS_MAX);
+	uint32_t entries = stats_entries(opts);
+	bpf_map__set_max_entries(skel->maps.stats, entries);
+	bpf_map__set_max_entries(skel->maps.stats_out, entries);
 	if (!opts.pin_dir.empty())
 		set_map_pins(skel, opts.pin_dir);
 	if (int err = steer_bpf__load(skel))
@@ -64,17 +103,20 @@ Result<std::unique_ptr<SteerObject>> SteerObject::load(const LoadOptions &opts)
 	return obj;
 }
 
-// Programs are re-pinned on every load: the pin always names the newest.
+// Programs are re-pinned on every load: the pin always names the newest,
+// and is replaced by rename so it never goes missing in between.
 Status SteerObject::pin_programs(const std::string &dir)
 {
-	std::string path = pin_path(dir, "prog_ingress");
-	// bpffs refuses names with a dot.
-	std::string tmp = path + "_new";
-	::unlink(tmp.c_str());
-	if (int err = bpf_program__pin(skel_->progs.steer_ingress, tmp.c_str()))
-		return sys_error(err, "pin program", tmp);
-	if (::rename(tmp.c_str(), path.c_str()) != 0)
-		return sys_error(errno, "rename pinned program", path);
+	for (auto [prog, name] : {std::pair{skel_->progs.ist_ingress, "prog_ingress"},
+				  std::pair{skel_->progs.ist_return, "prog_return"}}) {
+		std::string path = pin_path(dir, name);
+		std::string tmp = path + "_new"; // bpffs refuses names with a dot
+		::unlink(tmp.c_str());
+		if (int err = bpf_program__pin(prog, tmp.c_str()))
+			return sys_error(err, "pin program", tmp);
+		if (::rename(tmp.c_str(), path.c_str()) != 0)
+			return sys_error(errno, "rename pinned program", path);
+	}
 	return {};
 }
 
@@ -83,7 +125,10 @@ SteerObject::~SteerObject()
 	steer_bpf__destroy(skel_);
 }
 
-int SteerObject::ingress_fd() const { return bpf_program__fd(skel_->progs.steer_ingress); }
+int SteerObject::ingress_fd() const { return bpf_program__fd(skel_->progs.ist_ingress); }
+int SteerObject::return_fd() const { return bpf_program__fd(skel_->progs.ist_return); }
+int SteerObject::stats_out_fd() const { return bpf_map__fd(skel_->maps.stats_out); }
+int SteerObject::returns_fd() const { return bpf_map__fd(skel_->maps.returns); }
 int SteerObject::gateways_fd() const { return bpf_map__fd(skel_->maps.gateways); }
 int SteerObject::ports_fd() const { return bpf_map__fd(skel_->maps.ports); }
 int SteerObject::stats_fd() const { return bpf_map__fd(skel_->maps.stats); }

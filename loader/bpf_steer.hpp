@@ -17,7 +17,8 @@ namespace steer {
 
 struct LoadOptions {
 	std::string pin_dir;          // <bpffs>/<router ns>; empty = no pins
-	uint32_t stats_gateways = 64; // counters are sized for ids below this
+	uint32_t stats_gateways = 64; // counters are sized for ids below this;
+	                              // a smaller pinned stats map is replaced
 	bool record_decisions = false; // tests: fill the `decision` map
 };
 
@@ -31,9 +32,12 @@ public:
 	~SteerObject();
 
 	int ingress_fd() const;
+	int return_fd() const;
 	int gateways_fd() const;
 	int ports_fd() const;
 	int stats_fd() const;
+	int stats_out_fd() const;
+	int returns_fd() const;
 	int frags_fd() const;
 	int decision_fd() const;
 

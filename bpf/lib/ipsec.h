@@ -269,4 +269,38 @@ static __always_inline __u32 steer_classify(const struct pkt *p,
 	return class_id;
 }
 
+/* steer_return: the class of what the gateway namespace sends from its
+ * public address; anything else (decrypted cleartext) is not ours. */
+static __always_inline __u32 outbound_class(const struct pkt *p,
+					    const struct steer_return_value *r)
+{
+	struct udphdr *udp;
+	__u16 sport;
+
+	if (p->family != r->family || !addr_equal(&p->src, &r->address))
+		return STEER_CLASS_NONE;
+	if (p->frag == FRAG_LATER || p->frag == FRAG_FIRST)
+		return STEER_CLASS_FRAGMENT;
+	switch (p->proto) {
+	case IPPROTO_ESP:
+		return STEER_CLASS_ESP;
+	case IPPROTO_AH:
+		return STEER_CLASS_AH;
+	case IPPROTO_UDP:
+		udp = steer_ptr(p, p->l4, sizeof(*udp));
+		if (p->l4_len < sizeof(*udp) || !udp)
+			return STEER_CLASS_MALFORMED;
+		sport = bpf_ntohs(udp->source);
+		if (sport == r->ike_port)
+			return STEER_CLASS_IKE;
+		if (sport == r->natt_port && bpf_ntohs(udp->len) >= sizeof(*udp) &&
+		    bpf_ntohs(udp->len) <= p->l4_len)
+			return natt_class(p, bpf_ntohs(udp->len));
+		return STEER_CLASS_PASSED;
+	}
+	if (icmp_proto_matches(p))
+		return STEER_CLASS_ICMP_ERROR;
+	return STEER_CLASS_PASSED;
+}
+
 #endif

@@ -34,6 +34,23 @@ struct {
 	__type(value, struct steer_counter);
 } stats SEC(".maps");
 
+/* Router end of a gateway veth -> how that gateway's own IPsec leaves. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, STEER_MAX_GATEWAYS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct steer_return_value);
+} returns SEC(".maps");
+
+/* Counters of steer_return, laid out like stats. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 64 * STEER_CLASS_MAX);
+	__type(key, __u32);
+	__type(value, struct steer_counter);
+} stats_out SEC(".maps");
+
 /* First fragment of a steered datagram -> where its later fragments go. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -55,6 +72,18 @@ static __always_inline void steer_count(__u32 gateway_id, __u32 class_id,
 {
 	__u32 idx = gateway_id * STEER_CLASS_MAX + class_id;
 	struct steer_counter *c = bpf_map_lookup_elem(&stats, &idx);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+}
+
+static __always_inline void steer_count_out(__u32 gateway_id, __u32 class_id,
+					    __u32 bytes)
+{
+	__u32 idx = gateway_id * STEER_CLASS_MAX + class_id;
+	struct steer_counter *c = bpf_map_lookup_elem(&stats_out, &idx);
 
 	if (c) {
 		c->packets++;
