@@ -96,10 +96,6 @@ Result<std::unique_ptr<SteerObject>> SteerObject::load(const LoadOptions &opts)
 	if (int err = steer_bpf__load(skel))
 		return sys_error(err, "load BPF object steer (verifier or pinned map mismatch; -v shows libbpf's log)",
 				 opts.pin_dir);
-	if (!opts.pin_dir.empty()) {
-		if (Status st = obj->pin_programs(opts.pin_dir); !st)
-			return st.error();
-	}
 	return obj;
 }
 

@@ -41,9 +41,12 @@ public:
 	int frags_fd() const;
 	int decision_fd() const;
 
+	// Pins both programs under dir (prog_ingress, prog_return), replacing
+	// older pins by rename so a pin never goes missing.
+	Status pin_programs(const std::string &dir);
+
 private:
 	explicit SteerObject(struct ::steer_bpf *skel) : skel_(skel) {}
-	Status pin_programs(const std::string &dir);
 	struct ::steer_bpf *skel_;
 };
 

@@ -10,8 +10,7 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "config.hpp"
-#include "ifaddr.hpp"
-#include "netns.hpp"
+#include "environment.hpp"
 #include "pins.hpp"
 
 namespace steer {
@@ -53,44 +52,6 @@ void check_kernel(const config::Config &cfg, std::vector<Problem> &out)
 		out.push_back({st.error().message(), "mount -t bpf bpf /sys/fs/bpf"});
 }
 
-bool has_address(const std::vector<ns::InterfaceAddress> &addrs, const config::IpAddress &want)
-{
-	for (const auto &a : addrs)
-		if (a.family == want.family &&
-		    std::equal(a.bytes.begin(), a.bytes.begin() + (want.family == AF_INET ? 4 : 16),
-			       want.bytes.begin()))
-			return true;
-	return false;
-}
-
-// Interface present and the public address on it, in the router namespace.
-Status check_public_side(const config::Gateway &gw)
-{
-	auto addrs = ns::interface_addresses(gw.public_interface);
-	if (!ns::interface_index(gw.public_interface))
-		return plain_error("public_interface " + gw.public_interface + " does not exist",
-				   "gateway " + gw.name);
-	if (!addrs || !has_address(*addrs, gw.public_address))
-		return plain_error("public_address " + gw.public_address.text + " is not an address of " +
-				   gw.public_interface, "gateway " + gw.name);
-	return {};
-}
-
-void check_gateways(const config::Config &cfg, std::vector<Problem> &out)
-{
-	for (const auto &gw : cfg.gateways) {
-		if (!gw.router_netns.empty() && !ns::netns_exists(gw.router_netns)) {
-			out.push_back({"router_netns " + gw.router_netns + " does not exist (gateway " + gw.name + ")",
-				       "create it (ip netns add " + gw.router_netns + ") or fix router_netns"});
-			continue;
-		}
-		Status st = ns::run_in_netns(gw.router_netns, [&] { return check_public_side(gw); });
-		if (!st)
-			out.push_back({st.error().message(),
-				       "fix public_interface/public_address, or add the address to the interface"});
-	}
-}
-
 } // namespace
 
 int cmd_check(const CommandOptions &o)
@@ -100,11 +61,14 @@ int cmd_check(const CommandOptions &o)
 		std::fprintf(stderr, "%s\n", cfg.error().what.c_str());
 		return exit_usage;
 	}
+	if (Status st = validate_environment(*cfg); !st) {
+		std::fprintf(stderr, "%s\n", st.error().message().c_str());
+		return exit_usage;
+	}
 	std::vector<Problem> problems;
 	check_privileges(problems);
 	if (!cfg->gateways.empty())
 		check_kernel(*cfg, problems);
-	check_gateways(*cfg, problems);
 	for (const auto &p : problems)
 		std::fprintf(stderr, "problem: %s\n  fix: %s\n", p.what.c_str(), p.fix.c_str());
 	if (!problems.empty())

@@ -92,10 +92,14 @@ int run_cli(int argc, char **argv)
 	app.add_flag("-v,--verbose", verbosity, "more logging (-vv for debug, with libbpf's)");
 	CommandOptions opts;
 	const CommandSpec *chosen = nullptr;
+	CLI::App *chosen_app = nullptr;
 	for (const auto &spec : command_table()) {
 		CLI::App *sub = app.add_subcommand(spec.name, spec.help);
 		spec.add_options(*sub, opts);
-		sub->callback([&chosen, &spec] { chosen = &spec; });
+		sub->callback([&chosen, &chosen_app, &spec, sub] {
+			chosen = &spec;
+			chosen_app = sub;
+		});
 	}
 	try {
 		app.parse(argc, argv);
@@ -104,6 +108,8 @@ int run_cli(int argc, char **argv)
 		return rc == 0 ? exit_ok : exit_usage;
 	}
 	log::threshold() = static_cast<log::Level>(std::min(1 + verbosity, 3));
+	if (chosen_app && chosen_app->get_option_no_throw("--config"))
+		opts.config_given = chosen_app->count("--config") > 0;
 	route_libbpf_logs();
 	return chosen ? chosen->run(opts) : exit_usage;
 }

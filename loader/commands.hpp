@@ -8,6 +8,7 @@ namespace steer {
 
 struct CommandOptions {
 	std::string config_path;
+	bool config_given = false; // -c was on the command line
 	bool all = false;          // down --all
 	bool json = false;         // status/stats --json
 	bool prometheus = false;   // stats --prometheus
@@ -18,6 +19,11 @@ struct CommandOptions {
 };
 
 int cmd_check(const CommandOptions &o);
+int cmd_up(const CommandOptions &o);
+int cmd_down(const CommandOptions &o);
+int cmd_status(const CommandOptions &o);
+int cmd_stats(const CommandOptions &o);
+int cmd_exec(const CommandOptions &o);
 int cmd_not_built(const char *command, const char *issue);
 
 } // namespace steer

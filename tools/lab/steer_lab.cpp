@@ -111,6 +111,8 @@ Status SteerLab::load_and_attach()
 	if (!obj)
 		return obj.error();
 	obj_ = std::move(*obj);
+	if (Status st = obj_->pin_programs(pin_dir_); !st)
+		return st;
 	steer_gw_value value{static_cast<uint32_t>(target_ifindex_), opts_.flags, opts_.ike_port,
 			     opts_.natt_port, gateway_id};
 	if (Status st = put_gateway(obj_->gateways_fd(), obj_->ports_fd(), gateway_key(), value); !st)

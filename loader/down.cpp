@@ -1,0 +1,180 @@
+// `down`: remove what `up` created. Steering stops first (map entries),
+// then filters, rules, routes, links and namespaces; pins go last, with
+// the router namespace's last gateway. Anything already gone is success.
+#include <bpf/bpf.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
+#include "bpf_steer.hpp"
+#include "fd.hpp"
+#include "gateway_side.hpp"
+#include "link.hpp"
+#include "log.hpp"
+#include "maps_sync.hpp"
+#include "netns.hpp"
+#include "pins.hpp"
+#include "reconcile.hpp"
+#include "route.hpp"
+#include "rule.hpp"
+#include "tc_attach.hpp"
+
+namespace steer {
+
+namespace {
+
+struct PinnedMaps {
+	Fd gateways, ports, returns;
+	bool open(const std::string &dir)
+	{
+		gateways.reset(bpf_obj_get((dir + "/gateways").c_str()));
+		ports.reset(bpf_obj_get((dir + "/ports").c_str()));
+		returns.reset(bpf_obj_get((dir + "/returns").c_str()));
+		return gateways.valid() && ports.valid() && returns.valid();
+	}
+};
+
+// Removes map entries of these public addresses (all when empty) and
+// returns the interfaces that now steer nothing.
+Result<std::set<int>> unsteer(PinnedMaps &maps, const std::vector<config::IpAddress> &addresses)
+{
+	auto entries = dump_gateways(maps.gateways.get());
+	if (!entries)
+		return entries.error();
+	std::vector<steer_gw_key> gone;
+	std::set<int> before, after;
+	for (const auto &e : *entries) {
+		before.insert(static_cast<int>(e.key.ifindex));
+		bool named = addresses.empty();
+		for (const auto &a : addresses) {
+			steer_gw_key k = gateway_key(static_cast<int>(e.key.ifindex), a);
+			named = named || std::memcmp(&k, &e.key, sizeof(k)) == 0;
+		}
+		if (named) {
+			gone.push_back(e.key);
+			uint32_t ret = e.value.target_ifindex;
+			bpf_map_delete_elem(maps.returns.get(), &ret);
+		} else {
+			after.insert(static_cast<int>(e.key.ifindex));
+		}
+	}
+	if (Status st = delete_gateways(maps.gateways.get(), maps.ports.get(), gone); !st)
+		return st.error();
+	std::set<int> idle;
+	for (int i : before)
+		if (!after.count(i))
+			idle.insert(i);
+	return idle;
+}
+
+Status remove_pins(const std::string &dir)
+{
+	std::error_code ec;
+	std::filesystem::remove_all(dir, ec);
+	if (ec)
+		return sys_error(ec.value(), "remove pins", dir);
+	return {};
+}
+
+// Rules of ours left without their table's routes (a crash in between).
+Status remove_orphan_rules()
+{
+	for (int family : {AF_INET, AF_INET6}) {
+		auto rules = ns::list_rules(family, route_protocol);
+		if (!rules)
+			return rules.error();
+		for (const auto &r : *rules)
+			if (Status st = ns::delete_rule(r); !st)
+				return st;
+	}
+	return {};
+}
+
+Status remove_owned_links(bool &found)
+{
+	auto links = ns::list_links();
+	if (!links)
+		return links.error();
+	for (const auto &l : *links) {
+		if (l.alias.rfind(alias_prefix, 0) != 0 || l.name.rfind("ist-", 0) != 0)
+			continue;
+		found = true;
+		if (Status st = remove_gateway_objects(l.alias.substr(std::string(alias_prefix).size())); !st)
+			return st;
+	}
+	return {};
+}
+
+std::string router_of_dir(const std::string &name)
+{
+	return name == "host" ? "" : name;
+}
+
+Status down_router(const std::string &bpffs, const std::string &router,
+		   const std::vector<const config::Gateway *> &gateways, bool all)
+{
+	const std::string dir = pin_dir(bpffs, router);
+	PinnedMaps maps;
+	bool have_maps = maps.open(dir);
+	std::vector<config::IpAddress> addresses;
+	for (const auto *g : gateways)
+		addresses.push_back(g->public_address);
+	Status st = ns::run_in_netns(router, [&]() -> Status {
+		std::set<int> idle;
+		if (have_maps) {
+			auto r = unsteer(maps, all ? std::vector<config::IpAddress>{} : addresses);
+			if (!r)
+				return r.error();
+			idle = *r;
+		}
+		for (int ifindex : idle)
+			if (Status s = tc_detach(ifindex, TcDirection::ingress); !s)
+				return s;
+		for (const auto *g : gateways)
+			if (Status s = remove_gateway_objects(g->name); !s)
+				return s;
+		if (!all)
+			return {};
+		bool owned_here = have_maps;
+		if (Status s = remove_owned_links(owned_here); !s)
+			return s;
+		// Rules carry our protocol number; only where we own something,
+		// so a namespace that merely reuses the number is left alone.
+		return owned_here ? remove_orphan_rules() : Status{};
+	});
+	if (!st)
+		return st;
+	if (have_maps && (all || dump_gateways(maps.gateways.get()).value().empty()))
+		return remove_pins(dir);
+	return {};
+}
+
+} // namespace
+
+Status down(const config::Config &cfg, bool all)
+{
+	std::map<std::string, std::vector<const config::Gateway *>> by_router;
+	for (const auto &g : cfg.gateways)
+		by_router[g.router_netns].push_back(&g);
+	if (all) {
+		by_router[""];
+		for (const auto &n : ns::list_netns())
+			by_router[n];
+		std::error_code ec;
+		for (const auto &e : std::filesystem::directory_iterator(cfg.bpffs, ec))
+			if (e.is_directory())
+				by_router[router_of_dir(e.path().filename())];
+	}
+	for (const auto &[router, gateways] : by_router) {
+		if (!router.empty() && !ns::netns_exists(router))
+			continue;
+		if (Status st = down_router(cfg.bpffs, router, gateways, all); !st)
+			return st;
+	}
+	return {};
+}
+
+} // namespace steer

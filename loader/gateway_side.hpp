@@ -1,0 +1,37 @@
+// One gateway's objects: the namespace and its end of the veth (eth0),
+// and the router's end (ist-<name>) with its address, rules and routes.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "plan.hpp"
+#include "result.hpp"
+
+namespace steer {
+
+// What the router namespace says about the public interface.
+struct PublicSide {
+	int ifindex = 0;
+	std::array<uint8_t, 6> mac{};
+};
+
+Result<PublicSide> read_public_side(const std::string &router_netns, const std::string &ifname);
+
+// Creates the namespace and the veth pair when missing (or broken), then
+// makes everything inside the namespace match. Returns the router end's
+// ifindex.
+Result<int> ensure_gateway_link(const GatewayPlan &p);
+Status ensure_gateway_inside(const GatewayPlan &p, const PublicSide &pub, int router_ifindex);
+
+// Router side, run inside the router namespace: address and sysctls of the
+// router end, the rules and table steering cleartext into the namespace.
+Status ensure_router_side(const GatewayPlan &p, int router_ifindex);
+
+// Removes a gateway found by its router-end link name in the current
+// (router) namespace: rules and routes of its table, the veth, then the
+// gateway namespace itself. Absent pieces are fine.
+Status remove_gateway_objects(const std::string &name);
+
+} // namespace steer

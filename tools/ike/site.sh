@@ -1,0 +1,83 @@
+#!/bin/sh
+# Renders the strongSwan configuration of one site-to-site connection of a
+# gateway into CONFDIR:
+#   CONFDIR/strongswan.conf      charon's settings (plugins, ports, vici socket, log)
+#   CONFDIR/swanctl.conf         includes conf.d/*.conf (written once)
+#   CONFDIR/conf.d/NAME.conf     the connection and its PSK (mode 0600)
+# Run it once per remote site; then charon-in-netns.sh starts charon and
+# loads everything (or, when charon runs already, reloads it).
+#
+# usage: site.sh -d CONFDIR -l LOCAL_P -r REMOTE_P -L LOCAL_TS -R REMOTE_TS
+#                (-k PSK | -K PSK_FILE) [-n NAME] [-p IKE_PORT,NATT_PORT]
+#                [-s none|trap|start]
+#   LOCAL_TS/REMOTE_TS: comma-separated subnets (10.1.0.0/24,10.3.0.0/24)
+#   NAME: connection and child name; default REMOTE_P with . and : as -
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+usage() { sed -n '2,15s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+die() { echo "site.sh: $*" >&2; exit 2; }
+
+confdir= local= remote= local_ts= remote_ts= psk= name= ports=500,4500 start=none
+while getopts d:l:r:L:R:k:K:n:p:s:h opt; do
+	case $opt in
+	d) confdir=$OPTARG ;;
+	l) local=$OPTARG ;;
+	r) remote=$OPTARG ;;
+	L) local_ts=$OPTARG ;;
+	R) remote_ts=$OPTARG ;;
+	k) psk=$OPTARG ;;
+	K) psk=$(head -n1 "$OPTARG") || die "cannot read $OPTARG" ;;
+	n) name=$OPTARG ;;
+	p) ports=$OPTARG ;;
+	s) start=$OPTARG ;;
+	*) usage ;;
+	esac
+done
+[ -n "$confdir" ] && [ -n "$local" ] && [ -n "$remote" ] && [ -n "$local_ts" ] &&
+	[ -n "$remote_ts" ] && [ -n "$psk" ] || usage
+[ -n "$name" ] || name=$(echo "$remote" | tr '.:' '--')
+
+# Values go into the templates literally; refuse what would break them.
+addr='^[0-9A-Fa-f.:]+$'
+nets='^[0-9A-Fa-f.:/,]+$'
+echo "$local" | grep -Eq "$addr" || die "bad local address: $local"
+echo "$remote" | grep -Eq "$addr" || die "bad remote address: $remote"
+echo "$local_ts" | grep -Eq "$nets" || die "bad local subnets: $local_ts"
+echo "$remote_ts" | grep -Eq "$nets" || die "bad remote subnets: $remote_ts"
+echo "$name" | grep -Eq '^[a-z0-9-]+$' || die "bad name: $name"
+echo "$ports" | grep -Eq '^[0-9]+,[0-9]+$' || die "bad ports: $ports (IKE,NATT)"
+case $start in none | trap | start) ;; *) die "bad start action: $start" ;; esac
+case $psk in *'"'* | *'\'*) die 'PSK must not contain " or \' ;; esac
+[ ${#psk} -ge 8 ] || die "PSK shorter than 8 characters"
+
+mkdir -p "$confdir/conf.d"
+confdir=$(cd "$confdir" && pwd)
+
+# render TEMPLATE OUT: replaces @KEY@ by the environment's KEY, literally.
+render() {
+	awk 'match($0, /@[A-Z_]+@/) {
+		out = ""
+		while (match($0, /@[A-Z_]+@/)) {
+			key = substr($0, RSTART + 1, RLENGTH - 2)
+			out = out substr($0, 1, RSTART - 1) ENVIRON[key]
+			$0 = substr($0, RSTART + RLENGTH)
+		}
+		$0 = out $0
+	} { print }' "$1" >"$2.tmp"
+	mv "$2.tmp" "$2"
+}
+
+export CONFDIR="$confdir" NAME="$name" LOCAL="$local" REMOTE="$remote"
+export LOCAL_TS="$local_ts" REMOTE_TS="$remote_ts" PSK="$psk" START_ACTION="$start"
+export IKE_PORT="${ports%,*}" NATT_PORT="${ports#*,}"
+export IKE_PROPOSALS="${IKE_PROPOSALS:-aes128-sha256-modp2048}"
+export ESP_PROPOSALS="${ESP_PROPOSALS:-aes128-sha256}"
+
+umask 077
+render "$here/strongswan.conf.in" "$confdir/strongswan.conf"
+render "$here/swanctl.conf.in" "$confdir/conf.d/$name.conf"
+[ -f "$confdir/swanctl.conf" ] || printf '%s\n' \
+	'# Every site of this gateway; site.sh writes one file per remote site.' \
+	'include conf.d/*.conf' >"$confdir/swanctl.conf"
+echo "$confdir/conf.d/$name.conf"
