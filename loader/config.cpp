@@ -640,6 +640,7 @@ Status gateway_identity(const Ctx &ctx, const toml::table &t, Gateway &gw)
 	auto netns = field(ctx, t, "router_netns", "gateway.router_netns", T::string);
 	if (!netns)
 		return netns.error();
+	gw.netns_pos = *netns ? pos_of((*netns)->source()) : gw.pos;
 	if (*netns) {
 		gw.router_netns = str(*netns);
 		if (std::string p = netns_problem(gw.router_netns); !p.empty())
@@ -652,8 +653,11 @@ Status gateway_identity(const Ctx &ctx, const toml::table &t, Gateway &gw)
 Status gateway_link(const Ctx &ctx, const toml::table &t, Gateway &gw)
 {
 	auto node = field(ctx, t, "link", "gateway.link", toml::node_type::string);
-	if (!node || !*node)
+	if (!node || !*node) {
+		gw.link_pos = gw.pos;
 		return node ? Status{} : Status{node.error()};
+	}
+	gw.link_pos = pos_of((*node)->source());
 	auto link = cidr_at(ctx, *node, "gateway.link");
 	if (!link)
 		return link.error();

@@ -80,6 +80,7 @@ struct Gateway {
 	std::optional<GatewayFirewall> firewall;
 	SourcePos pos;                          // the [[gateway]] header
 	SourcePos interface_pos, address_pos;   // values of public_interface, public_address
+	SourcePos netns_pos, link_pos;          // values of router_netns, link; `pos` if absent
 };
 
 struct Masquerade {

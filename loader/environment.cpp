@@ -22,7 +22,7 @@ bool has_address(const std::vector<ns::InterfaceAddress> &addrs, const config::I
 Status check_gateway(const config::Config &cfg, const config::Gateway &gw)
 {
 	if (!gw.router_netns.empty() && !ns::netns_exists(gw.router_netns))
-		return config::error_at(cfg, gw.pos, "router_netns \"" + gw.router_netns +
+		return config::error_at(cfg, gw.netns_pos, "router_netns \"" + gw.router_netns +
 				"\" does not exist; create it (ip netns add " + gw.router_netns +
 				") or fix router_netns");
 	std::string where = gw.router_netns.empty() ? "" : " in namespace " + gw.router_netns;
