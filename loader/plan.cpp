@@ -1,6 +1,7 @@
 #include "plan.hpp"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <set>

@@ -1,5 +1,6 @@
 // The gateway plan: deterministic link subnets, tables and ids.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include "plan.hpp"
 
