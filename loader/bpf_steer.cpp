@@ -70,7 +70,7 @@ int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 	log::Level ours = level == LIBBPF_WARN ? log::Level::info : log::Level::debug;
 	if (ours > log::threshold())
 		return 0;
-	std::fputs("ipsec-steer: libbpf: ", stderr);
+	std::fputs("ipsec-steer: ", stderr);
 	return std::vfprintf(stderr, fmt, ap);
 }
 

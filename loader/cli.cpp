@@ -69,14 +69,14 @@ Runner later(const char *command, const char *issue)
 const std::vector<CommandSpec> &command_table()
 {
 	static const std::vector<CommandSpec> table = {
-		{"up", "make the kernel match the config", opt_config, later("up", "3")},
-		{"down", "remove what up created", opts_down, later("down", "3")},
-		{"status", "show each gateway's state", opts_status, later("status", "3")},
-		{"stats", "per-gateway, per-class packet counters", opts_stats, later("stats", "3")},
+		{"up", "make the kernel match the config", opt_config, cmd_up},
+		{"down", "remove what up created", opts_down, cmd_down},
+		{"status", "show each gateway's state", opts_status, cmd_status},
+		{"stats", "per-gateway, per-class packet counters", opts_stats, cmd_stats},
 		{"check", "validate the config and the environment", opt_config, cmd_check},
 		{"watch", "stay running and restore drifted state", opt_config, later("watch", "6")},
 		{"mesh", "keep IKE connections equal to etcd leases", opts_mesh, later("mesh", "8")},
-		{"exec", "run a command inside a gateway's namespace", opts_exec, later("exec", "3")},
+		{"exec", "run a command inside a gateway's namespace", opts_exec, cmd_exec},
 	};
 	return table;
 }

@@ -2,6 +2,7 @@
 // plans, read-only. One line per gateway (healthy, or the reasons not),
 // or one JSON document with --json (shape in docs/status.md).
 #include <bpf/bpf.h>
+#include <linux/neighbour.h>
 #include <sys/socket.h>
 
 #include <cstdio>
@@ -61,7 +62,7 @@ void inspect_inside(const GatewayPlan &p, const PublicSide &pub, GatewayStatus &
 				 has_prefix(idx, {gw.public_address.family, gw.public_address.bytes, len}) &&
 				 has_prefix(idx, {p.link.gateway_end.family, p.link.gateway_end.bytes, p.link.subnet.prefix});
 		auto n = ns::find_neighbour(idx, {p.link.router_end.family, p.link.router_end.bytes, len});
-		s.neighbour_ok = n && *n && (*n)->permanent;
+		s.neighbour_ok = n && *n && ((*n)->state & NUD_PERMANENT);
 		return {};
 	});
 }
