@@ -1,0 +1,214 @@
+// `up`, `up` again, `status`, `down`, `down --all` against the kernel.
+//
+//   peer ns                 router ns (router_netns)            gateway ns <gw>
+//   wan0 203.0.113.2/24 --- pub 203.0.113.1/24 (P)
+//                           [tc ingress: ist_ingress]
+//                           ist-<gw> 169.254.x.1/30 ---------- eth0 MAC of pub
+//                           [tc ingress: ist_return]           P/32, 169.254.x.2/30
+//                           rule from 10.1.0.0/24 to 10.2.0.0/24 lookup <table>
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "harness.hpp"
+#include "lab.hpp"
+#include "packet_builder.hpp"
+#include "reconcile.hpp"
+#include "tc_attach.hpp"
+
+namespace steer::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string capture(const std::string &cmd)
+{
+	std::string out;
+	FILE *p = ::popen((cmd + " 2>&1").c_str(), "r");
+	char buf[4096];
+	while (p && std::fgets(buf, sizeof(buf), p))
+		out += buf;
+	if (p)
+		::pclose(p);
+	return out;
+}
+
+class Lifecycle : public ::testing::Test {
+protected:
+	void SetUp() override
+	{
+		STEER_REQUIRE_ROOT();
+		ASSERT_TRUE(ns.add("peer").ok());
+		ASSERT_TRUE(ns.add("rtr").ok());
+		router = ns.name("rtr");
+		gw = "g" + std::to_string(::getpid() % 100000);
+		for (auto [role, args] : std::vector<std::pair<std::string, std::string>>{
+			     {"peer", "link add wan0 type veth peer name pub netns " + router},
+			     {"peer", "addr add 203.0.113.2/24 dev wan0"},
+			     {"peer", "link set wan0 up"},
+			     {"rtr", "addr add 203.0.113.1/24 dev pub"},
+			     {"rtr", "link set pub up"}})
+			ASSERT_TRUE(ns.ip(role, args).ok()) << args;
+		bpffs = "/tmp/" + router + "-bpffs";
+		std::filesystem::create_directories(bpffs);
+		ASSERT_EQ(::mount("bpf", bpffs.c_str(), "bpf", 0, nullptr), 0);
+		path = "/tmp/" + router + ".toml";
+	}
+	void TearDown() override
+	{
+		if (!cfg.path.empty())
+			(void)down(cfg, false);
+		lab::delete_netns(gw);
+		if (!bpffs.empty()) {
+			::umount2(bpffs.c_str(), MNT_DETACH);
+			::rmdir(bpffs.c_str());
+		}
+		std::filesystem::remove(path);
+	}
+	config::Config write_config(const std::string &extra = "")
+	{
+		std::ofstream(path) << "bpffs = \"" << bpffs << "/ipsec-steer\"\n[[gateway]]\nname = \"" << gw
+				    << "\"\npublic_interface = \"pub\"\npublic_address = \"203.0.113.1\"\n"
+				    << "router_netns = \"" << router << "\"\n"
+				    << "routes = [ { local = \"10.1.0.0/24\", remote = \"10.2.0.0/24\" } ]\n"
+				    << extra;
+		auto c = config::load(path);
+		EXPECT_TRUE(c.ok()) << (c ? "" : c.error().message());
+		cfg = c ? *c : config::Config{};
+		return cfg;
+	}
+	// Everything of ours the kernel can show, as text.
+	std::string state() const
+	{
+		std::string s;
+		for (const std::string n : {router, gw})
+			for (const char *cmd : {"-d link", "addr", "route show table all", "rule", "neigh"})
+				s += capture("ip -n " + n + " " + cmd);
+		s += capture("tc -n " + router + " filter show dev pub ingress");
+		s += capture("tc -n " + router + " filter show dev ist-" + gw + " ingress");
+		s += capture("ls " + bpffs + "/ipsec-steer/" + router);
+		s += capture("bpftool map dump pinned " + bpffs + "/ipsec-steer/" + router + "/gateways");
+		return s;
+	}
+
+	lab::Namespaces ns{"istlc"};
+	std::string router, gw, bpffs, path;
+	config::Config cfg;
+};
+
+TEST_F(Lifecycle, UpBuildsEveryObject)
+{
+	write_config();
+	Status st = up(cfg);
+	ASSERT_TRUE(st.ok()) << st.error().message();
+	std::string link = capture("ip -n " + gw + " -d link show eth0");
+	std::string pub = capture("ip -n " + router + " link show pub");
+	std::string pub_mac = pub.substr(pub.find("link/ether ") + 11, 17);
+	EXPECT_NE(link.find(pub_mac), std::string::npos) << link;
+	EXPECT_NE(link.find("alias ipsec-steer:" + gw), std::string::npos) << link;
+	std::string addrs = capture("ip -n " + gw + " addr show eth0");
+	EXPECT_NE(addrs.find("203.0.113.1/32"), std::string::npos) << addrs;
+	EXPECT_NE(capture("ip -n " + gw + " neigh").find("PERMANENT"), std::string::npos);
+	std::string routes = capture("ip -n " + gw + " route");
+	EXPECT_NE(routes.find("default via 169.254."), std::string::npos) << routes;
+	EXPECT_NE(routes.find("10.1.0.0/24 via 169.254."), std::string::npos) << routes;
+	EXPECT_NE(routes.find(" src 169.254."), std::string::npos) << routes;
+	std::string rules = capture("ip -n " + router + " rule");
+	EXPECT_NE(rules.find("from 10.1.0.0/24 to 10.2.0.0/24 lookup"), std::string::npos) << rules;
+	EXPECT_NE(capture("tc -n " + router + " filter show dev pub ingress").find("ist_ingress"),
+		  std::string::npos);
+	EXPECT_NE(capture("tc -n " + router + " filter show dev ist-" + gw + " ingress").find("ist_return"),
+		  std::string::npos);
+	std::string dump = capture("bpftool map dump pinned " + bpffs + "/ipsec-steer/" + router + "/gateways");
+	EXPECT_NE(dump.find("\"gateway_id\": 1"), std::string::npos) << dump;
+}
+
+TEST_F(Lifecycle, UpTwiceChangesNothing)
+{
+	write_config();
+	ASSERT_TRUE(up(cfg).ok());
+	std::string first = state();
+	ASSERT_TRUE(up(cfg).ok());
+	EXPECT_EQ(state(), first);
+}
+
+TEST_F(Lifecycle, SteeredFramesReachTheGatewayNamespace)
+{
+	write_config();
+	ASSERT_TRUE(up(cfg).ok());
+	auto peer = lab::PacketSocket::open(ns.name("peer"), "wan0");
+	auto inside = lab::PacketSocket::open(gw, "eth0");
+	auto mac = lab::mac_of(router, "pub");
+	ASSERT_TRUE(peer && inside && mac);
+	EthOptions e;
+	std::copy_n(mac->begin(), 6, e.dst.begin());
+	Bytes esp = PacketBuilder().eth(e).ipv4("203.0.113.2", "203.0.113.1").esp(0x1234, 1).build();
+	Bytes tcp = PacketBuilder().eth(e).ipv4("203.0.113.2", "203.0.113.1").tcp({1000, 22}).build();
+	ASSERT_TRUE(peer->send(esp).ok());
+	ASSERT_TRUE(peer->send(tcp).ok());
+	auto got = inside->drain(300ms);
+	EXPECT_NE(std::find(got.begin(), got.end(), esp), got.end());
+	EXPECT_EQ(std::find(got.begin(), got.end(), tcp), got.end());
+}
+
+TEST_F(Lifecycle, DownLeavesNothing)
+{
+	write_config();
+	ASSERT_TRUE(up(cfg).ok());
+	ASSERT_TRUE(down(cfg, false).ok());
+	EXPECT_FALSE(std::filesystem::exists("/run/netns/" + gw));
+	EXPECT_EQ(capture("ip -n " + router + " link show ist-" + gw).find("ist-" + gw + "@"), std::string::npos);
+	EXPECT_EQ(capture("ip -n " + router + " rule").find("lookup 3"), std::string::npos);
+	EXPECT_EQ(capture("ip -n " + router + " route show table all proto 87"), "");
+	EXPECT_EQ(capture("tc -n " + router + " filter show dev pub ingress").find("ist_ingress"),
+		  std::string::npos);
+	EXPECT_FALSE(std::filesystem::exists(bpffs + "/ipsec-steer/" + router));
+	EXPECT_TRUE(down(cfg, false).ok()) << "down of nothing succeeds";
+}
+
+TEST_F(Lifecycle, DownAllFindsOwnedObjectsWithoutTheConfig)
+{
+	write_config();
+	ASSERT_TRUE(up(cfg).ok());
+	config::Config empty;
+	empty.bpffs = cfg.bpffs;
+	ASSERT_TRUE(down(empty, true).ok());
+	EXPECT_FALSE(std::filesystem::exists("/run/netns/" + gw));
+	EXPECT_EQ(capture("ip -n " + router + " route show table all proto 87"), "");
+	EXPECT_FALSE(std::filesystem::exists(bpffs + "/ipsec-steer/" + router));
+}
+
+TEST_F(Lifecycle, UpRemovesGatewaysTheConfigNoLongerNames)
+{
+	write_config();
+	ASSERT_TRUE(up(cfg).ok());
+	std::string other = gw;
+	gw = gw + "b";
+	write_config();
+	cfg.gateways[0].public_address = cfg.gateways[0].public_address; // same P, new name
+	ASSERT_TRUE(up(cfg).ok());
+	EXPECT_FALSE(std::filesystem::exists("/run/netns/" + other));
+	EXPECT_TRUE(std::filesystem::exists("/run/netns/" + gw));
+	lab::delete_netns(other);
+}
+
+TEST_F(Lifecycle, ChangedMacAndLostNeighbourAreRepaired)
+{
+	write_config();
+	ASSERT_TRUE(up(cfg).ok());
+	ASSERT_TRUE(lab::sh("ip -n " + gw + " link set eth0 address 02:11:22:33:44:55").ok());
+	ASSERT_TRUE(lab::sh("ip -n " + gw + " neigh flush all nud permanent").ok());
+	ASSERT_TRUE(up(cfg).ok());
+	std::string pub = capture("ip -n " + router + " link show pub");
+	EXPECT_NE(capture("ip -n " + gw + " link show eth0").find(pub.substr(pub.find("link/ether ") + 11, 17)),
+		  std::string::npos);
+	EXPECT_NE(capture("ip -n " + gw + " neigh").find("PERMANENT"), std::string::npos);
+}
+
+} // namespace
+} // namespace steer::test
