@@ -12,6 +12,8 @@ namespace steer::ns {
 // Adds p (address + prefix length) to the link, or updates it in place
 // (NLM_F_REPLACE) when present. flags: IFA_F_* such as IFA_F_NODAD, so an
 // IPv6 address is usable at once instead of tentative during DAD.
+// To the kernel the same address with another length is another address:
+// remove a stale one with delete_address.
 Status ensure_address(int ifindex, const Prefix &p, uint32_t flags = 0);
 
 // Removes it; an address (or link) that is not there is success.

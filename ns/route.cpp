@@ -122,8 +122,10 @@ Result<std::vector<Route>> list_routes(int family, uint32_t table, uint8_t proto
 	std::vector<Route> out;
 	for (nl_object *o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
 		Route r = to_route(reinterpret_cast<rtnl_route *>(o));
-		if ((family == AF_UNSPEC || r.family == family) && (!table || r.table == table) &&
-		    (!protocol || r.protocol == protocol))
+		// AF_UNSPEC dumps multicast (IPMR) and MPLS routes too: not ours.
+		bool family_ok = family == AF_UNSPEC ? (r.family == AF_INET || r.family == AF_INET6)
+						     : r.family == family;
+		if (family_ok && (!table || r.table == table) && (!protocol || r.protocol == protocol))
 			out.push_back(r);
 	}
 	return out;

@@ -71,12 +71,16 @@ Result<std::string> get_sysctl(const std::string &key)
 
 Status set_sysctl(const std::string &key, const std::string &value)
 {
-	auto current = get_sysctl(key);
-	if (!current)
-		return current.error();
-	if (fold_spaces(*current) == fold_spaces(value))
-		return {};
 	auto path = sysctl_path(key);
+	if (!path)
+		return path.error();
+	// Write-only keys (route/flush: mode 0200, even root cannot read them)
+	// are always written; any other read failure is the answer.
+	auto current = get_sysctl(key);
+	if (!current && current.error().err != EACCES)
+		return current.error();
+	if (current && fold_spaces(*current) == fold_spaces(value))
+		return {};
 	Fd fd(::open(path->c_str(), O_WRONLY | O_CLOEXEC));
 	if (!fd.valid())
 		return sys_error(errno, "open sysctl for writing", key);

@@ -19,7 +19,8 @@ Result<std::string> sysctl_path(const std::string &key);
 Result<std::string> get_sysctl(const std::string &key);
 
 // Writes value unless the current value already equals it (compared with
-// runs of whitespace folded, as multi-value sysctls read back tab-separated).
+// runs of whitespace folded, as multi-value sysctls read back tab-separated);
+// write-only keys are always written.
 Status set_sysctl(const std::string &key, const std::string &value);
 
 } // namespace steer::ns

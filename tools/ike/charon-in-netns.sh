@@ -6,20 +6,28 @@
 #   CONFDIR/charon.log   charon's log (CONFDIR/charon.out: stdout and stderr)
 #
 # usage: charon-in-netns.sh [-k | -r] NETNS CONFDIR
-#   (none)  start charon and load CONFDIR/swanctl.conf; prints the pid
-#   -r      reload: swanctl --load-all again (after site.sh added a site)
+#   (none)  put CONFDIR/lo-addresses on the namespace's lo, start charon,
+#           load CONFDIR/swanctl.conf; prints charon's pid
+#   -r      reload: addresses and swanctl --load-all again (after site.sh
+#           added a site)
 #   -k      stop this CONFDIR's charon (SIGTERM, SIGKILL after 3 s)
-# env: CHARON (/usr/lib/ipsec/charon), SWANCTL (swanctl), TIMEOUT (10 s)
+# env: CHARON (/usr/lib/ipsec/charon), SWANCTL (swanctl), TIMEOUT (10 s),
+#      IPSEC_STEER (enter the namespace with `$IPSEC_STEER exec NETNS --`)
 set -eu
 
-# The one line that knows how to enter a gateway: its network namespace
-# plus a private /run, so two charons never share a pid file or socket
-# (`ip netns exec` runs in a slave mount namespace: the tmpfs stays there).
-# When the tool's exec lands this becomes:
-#   in_gateway() { ipsec-steer exec "$netns" -- "$@"; }
-in_gateway() { ip netns exec "$netns" sh -c 'mount -t tmpfs -o mode=0755 tmpfs /run && exec "$@"' in_gateway "$@"; }
+# The one function that knows how to enter a gateway: its network namespace
+# plus a private /run, so two charons never share a pid file or socket.
+# With IPSEC_STEER set (the path of the ipsec-steer binary), the tool's own
+# `exec` does it; else `ip netns exec` (its slave mount namespace keeps the
+# tmpfs to itself). Best the wrapper execs, so $! below is charon; one that
+# forks and waits works too (its charon child is recorded), but signals for
+# the wrapper then do not reach charon.
+in_gateway() {
+	[ -z "${IPSEC_STEER:-}" ] || exec "$IPSEC_STEER" exec "$netns" -- "$@"
+	exec ip netns exec "$netns" sh -c 'mount -t tmpfs -o mode=0755 tmpfs /run && exec "$@"' in_gateway "$@"
+}
 
-usage() { sed -n '2,13s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,16s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 die() { echo "charon-in-netns.sh: $*" >&2; exit 1; }
 
 mode=start
@@ -37,7 +45,16 @@ socket=$confdir/charon.vici
 running() {
 	[ -f "$pidfile" ] || return 1
 	pid=$(cat "$pidfile")
-	[ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q charon
+	[ -n "$pid" ] && is_charon "$pid"
+}
+is_charon() { [ "$(cat "/proc/$1/comm" 2>/dev/null)" = charon ]; }
+
+# site.sh -a: addresses of the local subnets, on lo inside the namespace.
+add_addresses() {
+	[ -f "$confdir/lo-addresses" ] || return 0
+	while read -r a; do
+		[ -z "$a" ] || (in_gateway ip addr replace "$a" dev lo) || die "cannot add $a to lo in $netns"
+	done <"$confdir/lo-addresses"
 }
 
 load() {
@@ -58,21 +75,29 @@ stop)
 	;;
 reload)
 	running || die "no charon running for $confdir"
+	add_addresses
 	load
 	exit 0
 	;;
 esac
 
-[ -f "$confdir/strongswan.conf" ] && [ -f "$confdir/swanctl.conf" ] ||
-	die "$confdir has no strongswan.conf/swanctl.conf: run site.sh first"
+for f in strongswan.conf swanctl.conf; do
+	[ -f "$confdir/$f" ] || die "$confdir has no $f: run site.sh first"
+done
 [ -x "$charon" ] || die "$charon missing (package strongswan-charon)"
 command -v "$swanctl" >/dev/null || die "$swanctl missing (package strongswan-swanctl)"
 ip netns pids "$netns" >/dev/null 2>&1 || die "no network namespace $netns"
 running && die "charon $pid already runs for $confdir"
 rm -f "$socket"
+add_addresses
 
-in_gateway env STRONGSWAN_CONF="$confdir/strongswan.conf" "$charon" \
-	</dev/null >"$confdir/charon.out" 2>&1 &
+# A subshell that becomes charon: $! is charon's pid. Its redirections are
+# exec'd, not attached to the function call: dash would keep copies of our
+# stdout in the child, and a caller's $(...) would never see EOF.
+(
+	exec </dev/null >"$confdir/charon.out" 2>&1
+	in_gateway env STRONGSWAN_CONF="$confdir/strongswan.conf" "$charon"
+) &
 pid=$!
 echo "$pid" >"$pidfile"
 
@@ -86,5 +111,13 @@ until [ -S "$socket" ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
+# An exec that forks and waits instead of exec'ing: record charon itself.
+if ! is_charon "$pid"; then
+	# shellcheck disable=SC2013 # children: one line of space-separated pids
+	for c in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+		is_charon "$c" && pid=$c
+	done
+	echo "$pid" >"$pidfile"
+fi
 load || die "swanctl --load-all failed (see $confdir/charon.log)"
 echo "$pid"

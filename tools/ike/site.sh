@@ -4,22 +4,28 @@
 #   CONFDIR/strongswan.conf      charon's settings (plugins, ports, vici socket, log)
 #   CONFDIR/swanctl.conf         includes conf.d/*.conf (written once)
 #   CONFDIR/conf.d/NAME.conf     the connection and its PSK (mode 0600)
+#   CONFDIR/lo-addresses         -a addresses, put on lo in the namespace
 # Run it once per remote site; then charon-in-netns.sh starts charon and
 # loads everything (or, when charon runs already, reloads it).
 #
 # usage: site.sh -d CONFDIR -l LOCAL_P -r REMOTE_P -L LOCAL_TS -R REMOTE_TS
-#                (-k PSK | -K PSK_FILE) [-n NAME] [-p IKE_PORT,NATT_PORT]
-#                [-s none|trap|start]
+#                (-k PSK | -K PSK_FILE) [-a LOCAL_ADDR] [-n NAME]
+#                [-p IKE_PORT,NATT_PORT] [-s none|trap|start]
 #   LOCAL_TS/REMOTE_TS: comma-separated subnets (10.1.0.0/24,10.3.0.0/24)
+#   LOCAL_ADDR: an unused address of LOCAL_TS for the gateway namespace's
+#     lo: with kernel-libipsec, strongSwan 5.9.8 sources its route into
+#     ipsec0 from it, and without one the CHILD_SA fails ("unable to install
+#     IPsec policies (SPD) in kernel")
 #   NAME: connection and child name; default REMOTE_P with . and : as -
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-usage() { sed -n '2,15s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,21s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 die() { echo "site.sh: $*" >&2; exit 2; }
 
-confdir= local= remote= local_ts= remote_ts= psk= name= ports=500,4500 start=none
-while getopts d:l:r:L:R:k:K:n:p:s:h opt; do
+confdir='' local='' remote='' local_ts='' remote_ts='' psk='' name='' lo_addr=''
+ports=500,4500 start=none
+while getopts d:l:r:L:R:k:K:a:n:p:s:h opt; do
 	case $opt in
 	d) confdir=$OPTARG ;;
 	l) local=$OPTARG ;;
@@ -28,14 +34,16 @@ while getopts d:l:r:L:R:k:K:n:p:s:h opt; do
 	R) remote_ts=$OPTARG ;;
 	k) psk=$OPTARG ;;
 	K) psk=$(head -n1 "$OPTARG") || die "cannot read $OPTARG" ;;
+	a) lo_addr=$OPTARG ;;
 	n) name=$OPTARG ;;
 	p) ports=$OPTARG ;;
 	s) start=$OPTARG ;;
 	*) usage ;;
 	esac
 done
-[ -n "$confdir" ] && [ -n "$local" ] && [ -n "$remote" ] && [ -n "$local_ts" ] &&
-	[ -n "$remote_ts" ] && [ -n "$psk" ] || usage
+for v in "$confdir" "$local" "$remote" "$local_ts" "$remote_ts" "$psk"; do
+	[ -n "$v" ] || usage
+done
 [ -n "$name" ] || name=$(echo "$remote" | tr '.:' '--')
 
 # Values go into the templates literally; refuse what would break them.
@@ -45,10 +53,11 @@ echo "$local" | grep -Eq "$addr" || die "bad local address: $local"
 echo "$remote" | grep -Eq "$addr" || die "bad remote address: $remote"
 echo "$local_ts" | grep -Eq "$nets" || die "bad local subnets: $local_ts"
 echo "$remote_ts" | grep -Eq "$nets" || die "bad remote subnets: $remote_ts"
+[ -z "$lo_addr" ] || echo "$lo_addr" | grep -Eq "$addr" || die "bad local address for lo: $lo_addr"
 echo "$name" | grep -Eq '^[a-z0-9-]+$' || die "bad name: $name"
 echo "$ports" | grep -Eq '^[0-9]+,[0-9]+$' || die "bad ports: $ports (IKE,NATT)"
 case $start in none | trap | start) ;; *) die "bad start action: $start" ;; esac
-case $psk in *'"'* | *'\'*) die 'PSK must not contain " or \' ;; esac
+case $psk in *'"'* | *\\*) die 'PSK must not contain a double quote or a backslash' ;; esac
 [ ${#psk} -ge 8 ] || die "PSK shorter than 8 characters"
 
 mkdir -p "$confdir/conf.d"
@@ -80,4 +89,7 @@ render "$here/swanctl.conf.in" "$confdir/conf.d/$name.conf"
 [ -f "$confdir/swanctl.conf" ] || printf '%s\n' \
 	'# Every site of this gateway; site.sh writes one file per remote site.' \
 	'include conf.d/*.conf' >"$confdir/swanctl.conf"
+if [ -n "$lo_addr" ] && ! grep -qx "$lo_addr" "$confdir/lo-addresses" 2>/dev/null; then
+	echo "$lo_addr" >>"$confdir/lo-addresses"
+fi
 echo "$confdir/conf.d/$name.conf"

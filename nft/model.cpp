@@ -1,0 +1,474 @@
+#include "model.hpp"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <set>
+
+namespace steer::nft {
+
+Set *Ruleset::find_set(std::string_view name)
+{
+	for (auto &s : sets)
+		if (s.name == name)
+			return &s;
+	return nullptr;
+}
+
+const Set *Ruleset::find_set(std::string_view name) const
+{
+	return const_cast<Ruleset *>(this)->find_set(name);
+}
+
+const Chain *Ruleset::find_chain(std::string_view name) const
+{
+	for (auto &c : chains)
+		if (c.name == name)
+			return &c;
+	return nullptr;
+}
+
+// --- plans ---------------------------------------------------------------
+
+namespace {
+
+// Built by emplacing each expression: g++ 12 warns (falsely) about
+// variants copied out of an initializer_list.
+template <typename... E>
+Rule rule(std::string chain, E... exprs)
+{
+	Rule r{std::move(chain), {}};
+	r.exprs.reserve(sizeof...(E));
+	(r.exprs.emplace_back(std::move(exprs)), ...);
+	return r;
+}
+
+constexpr expr::Verdict accept{expr::Verdict::accept};
+constexpr expr::Verdict drop{expr::Verdict::drop};
+
+// What `allow` lets in, in the seed's order: IKE, NAT-T, ESP, AH. The
+// chain's policy already accepts; these rules come first so that an
+// ipsec_only entry naming an IKE port can never drop IKE itself.
+void add_allow_rules(Ruleset &rs, const std::string &chain, uint32_t allow, uint16_t ike_port,
+	uint16_t natt_port)
+{
+	if (allow & STEER_F_IKE)
+		rs.rules.push_back(rule(chain, expr::Port{IPPROTO_UDP, ike_port}, accept));
+	if ((allow & STEER_F_NATT) && !((allow & STEER_F_IKE) && natt_port == ike_port))
+		rs.rules.push_back(rule(chain, expr::Port{IPPROTO_UDP, natt_port}, accept));
+	if (allow & STEER_F_ESP)
+		rs.rules.push_back(rule(chain, expr::L4proto{IPPROTO_ESP}, accept));
+	if (allow & STEER_F_AH)
+		rs.rules.push_back(rule(chain, expr::L4proto{IPPROTO_AH}, accept));
+}
+
+// `-m policy --pol ipsec --dir in|out -j ACCEPT`, then drop the rest of
+// the service: inbound by the packet's secpath (meta ipsec), outbound by
+// the route's xfrm bundle (rt ipsec). The drop is counted so cleartext
+// attempts show up in `nft list`.
+void add_ipsec_only_rules(Ruleset &rs, const std::string &chain, bool outbound,
+	const std::vector<config::Service> &services)
+{
+	for (const auto &s : services) {
+		expr::Port port{s.proto, s.port};
+		rs.rules.push_back(rule(chain, port, expr::Ipsec{outbound, true}, accept));
+		rs.rules.push_back(rule(chain, port, expr::Counter{}, drop));
+	}
+}
+
+void add_filter_chains(Ruleset &rs, const std::vector<config::Service> &ipsec_only, uint32_t allow,
+	uint16_t ike_port, uint16_t natt_port)
+{
+	for (const char *name : {"input", "forward"}) {
+		rs.chains.push_back(Chain{name, ChainType::filter,
+			name[0] == 'i' ? Hook::input : Hook::forward, priority_filter});
+		add_allow_rules(rs, name, allow, ike_port, natt_port);
+		add_ipsec_only_rules(rs, name, false, ipsec_only);
+	}
+	// Without ipsec_only there is nothing to hold back on the way out.
+	if (ipsec_only.empty())
+		return;
+	rs.chains.push_back(Chain{"output", ChainType::filter, Hook::output, priority_filter});
+	add_ipsec_only_rules(rs, "output", true, ipsec_only);
+}
+
+// The seed's docker fix as our own rule: `-m policy --dir out --pol none -s
+// SRC ! -o IF -j MASQUERADE`. The nat chain exists only when needed: a nat
+// hook makes the kernel track connections of the whole namespace.
+void add_masquerade_chain(Ruleset &rs, const std::vector<config::Masquerade> &entries)
+{
+	if (entries.empty())
+		return;
+	rs.chains.push_back(Chain{"postrouting", ChainType::nat, Hook::postrouting, priority_srcnat});
+	for (const auto &m : entries) {
+		Rule r = rule("postrouting", expr::Address{Addr::saddr, m.source});
+		if (!m.out_interface.empty())
+			r.exprs.push_back(expr::Oifname{m.out_interface, false});
+		if (!m.not_out_interface.empty())
+			r.exprs.push_back(expr::Oifname{m.not_out_interface, true});
+		r.exprs.push_back(expr::Ipsec{true, false});
+		r.exprs.push_back(expr::Masquerade{});
+		rs.rules.push_back(std::move(r));
+	}
+}
+
+} // namespace
+
+std::vector<Set> mesh_sets()
+{
+	using K = KeyType;
+	return {
+		{set_names::peers_v4, {K::ipv4_addr}, {}},
+		{set_names::peers_v6, {K::ipv6_addr}, {}},
+		{set_names::subnets_v4, {K::ipv4_addr}, {}},
+		{set_names::subnets_v6, {K::ipv6_addr}, {}},
+		{set_names::peer_subnets_v4, {K::ipv4_addr, K::ipv4_addr}, {}},
+		{set_names::peer_subnets_v6, {K::ipv6_addr, K::ipv6_addr}, {}},
+	};
+}
+
+Ruleset plan_host_firewall(const config::HostFirewall &fw, uint16_t ike_port, uint16_t natt_port)
+{
+	Ruleset rs;
+	rs.sets = mesh_sets();
+	add_filter_chains(rs, fw.ipsec_only, fw.allow, ike_port, natt_port);
+	add_masquerade_chain(rs, fw.masquerade);
+	return rs;
+}
+
+Ruleset plan_gateway_firewall(const config::GatewayFirewall &fw, uint16_t ike_port,
+	uint16_t natt_port, uint32_t allow)
+{
+	Ruleset rs;
+	add_filter_chains(rs, fw.ipsec_only, allow, ike_port, natt_port);
+	return rs;
+}
+
+// --- elements ------------------------------------------------------------
+
+namespace {
+
+int family_of(KeyType t)
+{
+	return t == KeyType::ipv4_addr ? AF_INET : AF_INET6;
+}
+
+int max_prefix(int family)
+{
+	return family == AF_INET ? 32 : 128;
+}
+
+std::string address_text(const config::IpAddress &a)
+{
+	char buf[INET6_ADDRSTRLEN] = "?";
+	if (a.family == AF_INET || a.family == AF_INET6)
+		inet_ntop(a.family, a.bytes.data(), buf, sizeof(buf));
+	return buf;
+}
+
+// As nft prints a prefix: a full-length one is a plain address.
+std::string prefix_text(const config::Cidr &c)
+{
+	std::string a = address_text(c.address);
+	return c.prefix == max_prefix(c.address.family) ? a : a + "/" + std::to_string(c.prefix);
+}
+
+bool valid_cidr(const config::Cidr &c)
+{
+	int f = c.address.family;
+	return (f == AF_INET || f == AF_INET6) && c.prefix >= 0 && c.prefix <= max_prefix(f);
+}
+
+Status check_element(const Set &set, const Element &e)
+{
+	if (e.fields.size() != set.key.size())
+		return plain_error("element " + to_text(e) + " has " + std::to_string(e.fields.size()) +
+				" fields, the set's key has " + std::to_string(set.key.size()),
+			"set " + set.name);
+	for (size_t i = 0; i < e.fields.size(); i++)
+		if (!valid_cidr(e.fields[i]) || e.fields[i].address.family != family_of(set.key[i]))
+			return plain_error("element " + to_text(e) + ": field " + std::to_string(i + 1) +
+					" is not an " + std::string(to_string(set.key[i])),
+				"set " + set.name);
+	return {};
+}
+
+} // namespace
+
+config::Cidr host_prefix(const config::IpAddress &a)
+{
+	config::Cidr c;
+	c.address = a;
+	c.address.text = address_text(a);
+	c.prefix = max_prefix(a.family);
+	c.text = c.address.text + "/" + std::to_string(c.prefix);
+	return c;
+}
+
+Status add_element(Set &set, std::vector<config::Cidr> fields)
+{
+	Element e{std::move(fields)};
+	if (Status st = check_element(set, e); !st)
+		return st;
+	set.elements.push_back(std::move(e));
+	return {};
+}
+
+namespace {
+
+Status add_to(Ruleset &rs, const char *name, std::vector<config::Cidr> fields)
+{
+	Set *set = rs.find_set(name);
+	if (!set)
+		return plain_error("the ruleset has no mesh set (plan_host_firewall creates them)", name);
+	return add_element(*set, std::move(fields));
+}
+
+} // namespace
+
+Status add_peer(Ruleset &rs, const config::IpAddress &peer)
+{
+	const char *name = peer.family == AF_INET6 ? set_names::peers_v6 : set_names::peers_v4;
+	return add_to(rs, name, {host_prefix(peer)});
+}
+
+Status add_subnet(Ruleset &rs, const config::Cidr &subnet)
+{
+	const char *name = subnet.address.family == AF_INET6 ? set_names::subnets_v6 : set_names::subnets_v4;
+	return add_to(rs, name, {subnet});
+}
+
+Status add_peer_subnet(Ruleset &rs, const config::IpAddress &peer, const config::Cidr &subnet)
+{
+	if (peer.family != subnet.address.family)
+		return plain_error("peer " + address_text(peer) + " and subnet " + prefix_text(subnet) +
+			" differ in address family; the pair sets are IPv4 . IPv4 and IPv6 . IPv6");
+	const char *name = peer.family == AF_INET6 ? set_names::peer_subnets_v6 : set_names::peer_subnets_v4;
+	return add_to(rs, name, {host_prefix(peer), subnet});
+}
+
+// --- checks --------------------------------------------------------------
+
+namespace {
+
+Status check_expr(const Ruleset &rs, const Rule &r, const Expr &e)
+{
+	const std::string on = "rule `" + to_text(r) + "` in chain " + r.chain;
+	if (auto *a = std::get_if<expr::Address>(&e); a && !valid_cidr(a->cidr))
+		return plain_error("address match without a valid IPv4 or IPv6 prefix", on);
+	if (auto *o = std::get_if<expr::Oifname>(&e); o && (o->name.empty() || o->name.size() >= IFNAMSIZ))
+		return plain_error("interface name must be 1.." + std::to_string(IFNAMSIZ - 1) + " characters",
+			on);
+	if (auto *p = std::get_if<expr::Port>(&e); p && p->proto != IPPROTO_UDP && p->proto != IPPROTO_TCP)
+		return plain_error("port match needs udp or tcp", on);
+	auto *in = std::get_if<expr::InSet>(&e);
+	if (!in)
+		return {};
+	const Set *set = rs.find_set(in->set);
+	if (!set)
+		return plain_error("no set named " + in->set, on);
+	if (in->fields.size() != set->key.size())
+		return plain_error("lookup has " + std::to_string(in->fields.size()) + " fields, set " +
+				in->set + " has " + std::to_string(set->key.size()),
+			on);
+	for (size_t i = 0; i < in->fields.size(); i++)
+		if (in->fields[i].type != set->key[i] || in->fields[i].type != in->fields[0].type)
+			return plain_error("lookup fields must match the set's key and share one family", on);
+	return {};
+}
+
+Status check_names(const Ruleset &rs)
+{
+	if (rs.table.empty() || rs.table.size() > 255)
+		return plain_error("table name must be 1..255 characters", rs.table);
+	if (rs.comment.size() > 127)
+		return plain_error("table comment is longer than 127 characters", rs.table);
+	std::set<std::string> sets, chains;
+	for (const auto &s : rs.sets) {
+		if (s.name.empty() || !sets.insert(s.name).second)
+			return plain_error("set names must be unique and not empty", s.name);
+		if (s.key.empty() || s.key.size() > 16)
+			return plain_error("a set key has 1..16 fields", "set " + s.name);
+	}
+	for (const auto &c : rs.chains) {
+		if (c.name.empty() || !chains.insert(c.name).second)
+			return plain_error("chain names must be unique and not empty", c.name);
+		if (c.type == ChainType::nat && c.hook == Hook::forward)
+			return plain_error("nat chains have no forward hook", "chain " + c.name);
+	}
+	return {};
+}
+
+} // namespace
+
+Status validate(const Ruleset &rs)
+{
+	if (Status st = check_names(rs); !st)
+		return st;
+	for (const auto &s : rs.sets)
+		for (const auto &e : s.elements)
+			if (Status st = check_element(s, e); !st)
+				return st;
+	for (const auto &r : rs.rules) {
+		if (!rs.find_chain(r.chain))
+			return plain_error("rule `" + to_text(r) + "` names a chain that does not exist", r.chain);
+		if (r.exprs.empty())
+			return plain_error("empty rule", "chain " + r.chain);
+		for (const auto &e : r.exprs)
+			if (Status st = check_expr(rs, r, e); !st)
+				return st;
+	}
+	return {};
+}
+
+// --- text ----------------------------------------------------------------
+
+std::string_view to_string(Hook h)
+{
+	static constexpr std::string_view names[] = {"prerouting", "input", "forward", "output",
+		"postrouting"};
+	return names[static_cast<int>(h)];
+}
+
+std::string_view to_string(ChainType t)
+{
+	return t == ChainType::filter ? "filter" : "nat";
+}
+
+std::string_view to_string(KeyType t)
+{
+	return t == KeyType::ipv4_addr ? "ipv4_addr" : "ipv6_addr";
+}
+
+namespace {
+
+std::string proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_UDP: return "udp";
+	case IPPROTO_TCP: return "tcp";
+	case IPPROTO_ESP: return "esp";
+	case IPPROTO_AH: return "ah";
+	default: return std::to_string(proto);
+	}
+}
+
+std::string addr_text(KeyType t, Addr a)
+{
+	return std::string(t == KeyType::ipv4_addr ? "ip " : "ip6 ") +
+		(a == Addr::saddr ? "saddr" : "daddr");
+}
+
+struct ExprText {
+	std::string operator()(const expr::L4proto &e) const { return "meta l4proto " + proto_name(e.proto); }
+	std::string operator()(const expr::Port &e) const
+	{
+		return proto_name(e.proto) + (e.dport ? " dport " : " sport ") + std::to_string(e.port);
+	}
+	std::string operator()(const expr::Ipsec &e) const
+	{
+		return std::string(e.outbound ? "rt ipsec " : "meta ipsec ") + (e.exists ? "exists" : "missing");
+	}
+	std::string operator()(const expr::Address &e) const
+	{
+		KeyType t = e.cidr.address.family == AF_INET6 ? KeyType::ipv6_addr : KeyType::ipv4_addr;
+		return addr_text(t, e.addr) + " " + prefix_text(e.cidr);
+	}
+	std::string operator()(const expr::InSet &e) const
+	{
+		std::string s;
+		for (const auto &f : e.fields)
+			s += (s.empty() ? "" : " . ") + addr_text(f.type, f.addr);
+		return s + " @" + e.set;
+	}
+	std::string operator()(const expr::Oifname &e) const
+	{
+		return std::string("oifname ") + (e.negate ? "!= " : "") + "\"" + e.name + "\"";
+	}
+	std::string operator()(const expr::Counter &) const { return "counter"; }
+	std::string operator()(const expr::Verdict &e) const
+	{
+		return e.kind == expr::Verdict::accept ? "accept" : "drop";
+	}
+	std::string operator()(const expr::Masquerade &) const { return "masquerade"; }
+};
+
+std::string priority_text(const Chain &c)
+{
+	if (c.priority == priority_filter && c.type == ChainType::filter)
+		return "filter";
+	if (c.priority == priority_srcnat && c.type == ChainType::nat)
+		return "srcnat";
+	if (c.priority == -100 && c.type == ChainType::nat)
+		return "dstnat";
+	return std::to_string(c.priority);
+}
+
+std::string set_text(const Set &s)
+{
+	std::string key;
+	for (auto k : s.key)
+		key += (key.empty() ? "" : " . ") + std::string(to_string(k));
+	std::string out = "\tset " + s.name + " {\n\t\ttype " + key + "\n\t\tflags interval\n";
+	if (!s.elements.empty()) {
+		out += "\t\telements = { ";
+		for (size_t i = 0; i < s.elements.size(); i++)
+			out += (i ? ", " : "") + to_text(s.elements[i]);
+		out += " }\n";
+	}
+	return out + "\t}\n";
+}
+
+std::string chain_text(const Ruleset &rs, const Chain &c)
+{
+	std::string out = "\tchain " + c.name + " {\n\t\ttype " + std::string(to_string(c.type)) +
+		" hook " + std::string(to_string(c.hook)) + " priority " + priority_text(c) +
+		"; policy accept;\n";
+	for (const auto &r : rs.rules)
+		if (r.chain == c.name)
+			out += "\t\t" + to_text(r) + "\n";
+	return out + "\t}\n";
+}
+
+} // namespace
+
+std::string to_text(const Expr &e)
+{
+	return std::visit(ExprText{}, e);
+}
+
+std::string to_text(const Rule &r)
+{
+	std::string s;
+	for (const auto &e : r.exprs)
+		s += (s.empty() ? "" : " ") + to_text(e);
+	return s;
+}
+
+std::string to_text(const Element &e)
+{
+	std::string s;
+	for (const auto &f : e.fields)
+		s += (s.empty() ? "" : " . ") + prefix_text(f);
+	return s;
+}
+
+std::string to_text(const Ruleset &rs)
+{
+	std::string out = "table inet " + rs.table + " {\n";
+	if (!rs.comment.empty())
+		out += "\tcomment \"" + rs.comment + "\"\n";
+	bool first = true;
+	for (const auto &s : rs.sets) {
+		out += (first ? "" : "\n") + set_text(s);
+		first = false;
+	}
+	for (const auto &c : rs.chains) {
+		out += (first ? "" : "\n") + chain_text(rs, c);
+		first = false;
+	}
+	return out + "}\n";
+}
+
+} // namespace steer::nft
