@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -33,13 +32,15 @@ void bind_etc(const std::string &name)
 	}
 }
 
-// In the child: enter the namespaces, make the mounts, exec. Never returns.
-[[noreturn]] void exec_child(const CommandOptions &o, int netns_fd)
+[[noreturn]] void die(const std::string &what)
 {
-	auto die = [](const char *what) {
-		std::fprintf(stderr, "ipsec-steer: exec: %s: %s\n", what, std::strerror(errno));
-		_exit(126);
-	};
+	std::fprintf(stderr, "ipsec-steer: exec: %s: %s\n", what.c_str(), std::strerror(errno));
+	std::exit(126);
+}
+
+// Enter the namespaces, make the mounts, exec. Never returns.
+[[noreturn]] void exec_in_namespace(const CommandOptions &o, int netns_fd)
+{
 	if (::setns(netns_fd, CLONE_NEWNET) != 0)
 		die("enter network namespace");
 	if (::unshare(CLONE_NEWNS) != 0)
@@ -58,11 +59,13 @@ void bind_etc(const std::string &name)
 		argv.push_back(const_cast<char *>(a.c_str()));
 	argv.push_back(nullptr);
 	::execvp(argv[0], argv.data());
-	die(("run " + o.argv[0]).c_str());
+	die("run " + o.argv[0]);
 }
 
 } // namespace
 
+// No fork: this process becomes CMD, so signals sent to it (a service
+// manager's stop, a test's kill by pid) reach the IKE daemon itself.
 int cmd_exec(const CommandOptions &o)
 {
 	Fd netns(::open(ns::netns_path(o.gateway).c_str(), O_RDONLY | O_CLOEXEC));
@@ -72,19 +75,7 @@ int cmd_exec(const CommandOptions &o)
 		return exit_failure;
 	}
 	std::fflush(nullptr);
-	pid_t pid = ::fork();
-	if (pid < 0) {
-		std::perror("ipsec-steer: exec: fork");
-		return exit_failure;
-	}
-	if (pid == 0)
-		exec_child(o, netns.get());
-	int status = 0;
-	while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-	}
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
+	exec_in_namespace(o, netns.get());
 }
 
 } // namespace steer
