@@ -11,6 +11,7 @@
 
 #include "bpf_steer.hpp"
 #include "fd.hpp"
+#include "firewall.hpp"
 #include "gateway_side.hpp"
 #include "link.hpp"
 #include "log.hpp"
@@ -174,7 +175,8 @@ Status down(const config::Config &cfg, bool all)
 		if (Status st = down_router(cfg.bpffs, router, gateways, all); !st)
 			return st;
 	}
-	return {};
+	// The host table goes when the config has one, or with everything.
+	return (all || cfg.firewall) ? remove_firewall() : Status{};
 }
 
 } // namespace steer

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include "addr.hpp"
+#include "firewall.hpp"
 #include "link.hpp"
 #include "neigh.hpp"
 #include "netns.hpp"
@@ -191,7 +192,9 @@ Status ensure_gateway_inside(const GatewayPlan &p, const PublicSide &pub, int ro
 			return st;
 		if (Status st = ensure_eth0(p, pub, *eth0); !st)
 			return st;
-		return ensure_inside_routes(p, eth0->ifindex, router_mac);
+		if (Status st = ensure_inside_routes(p, eth0->ifindex, router_mac); !st)
+			return st;
+		return apply_gateway_firewall(*p.gateway);
 	});
 }
 

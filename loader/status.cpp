@@ -13,6 +13,7 @@
 #include "commands.hpp"
 #include "config.hpp"
 #include "fd.hpp"
+#include "firewall.hpp"
 #include "gateway_side.hpp"
 #include "link.hpp"
 #include "maps_sync.hpp"
@@ -34,6 +35,7 @@ struct GatewayStatus {
 	int target_ifindex = 0;
 	bool attached = false, target_ok = false, namespace_ok = false, link_ok = false;
 	bool addresses_ok = false, neighbour_ok = false, rules_ok = false;
+	bool firewall_ok = true; // the gateway's nft table, when it has [gateway.firewall]
 	bool healthy() const { return problems.empty(); }
 };
 
@@ -63,6 +65,10 @@ void inspect_inside(const GatewayPlan &p, const PublicSide &pub, GatewayStatus &
 				 has_prefix(idx, {p.link.gateway_end.family, p.link.gateway_end.bytes, p.link.subnet.prefix});
 		auto n = ns::find_neighbour(idx, {p.link.router_end.family, p.link.router_end.bytes, len});
 		s.neighbour_ok = n && *n && ((*n)->state & NUD_PERMANENT);
+		if (gw.firewall) {
+			auto present = firewall_present();
+			s.firewall_ok = present && *present;
+		}
 		return {};
 	});
 }
@@ -115,6 +121,7 @@ GatewayStatus inspect(const config::Config &cfg, const GatewayPlan &p)
 	need(s, s.addresses_ok, "eth0 MAC or addresses differ");
 	need(s, s.neighbour_ok, "no PERMANENT neighbour for " + p.link.router_end.text);
 	need(s, s.rules_ok, "ip rules missing");
+	need(s, s.firewall_ok, "nft table inet ipsec_steer missing in " + p.netns);
 	return s;
 }
 
@@ -128,7 +135,7 @@ nlohmann::json to_json(const GatewayStatus &s, const GatewayPlan &p)
 		{"program_id", s.program_id}, {"target_ifindex", s.target_ifindex},
 		{"target_ok", s.target_ok}, {"namespace_ok", s.namespace_ok},
 		{"addresses_ok", s.addresses_ok}, {"neighbour_ok", s.neighbour_ok},
-		{"rules_ok", s.rules_ok}};
+		{"rules_ok", s.rules_ok}, {"firewall_ok", s.firewall_ok}};
 }
 
 } // namespace

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "conntrack.hpp"
+#include "firewall.hpp"
 #include "gateway_side.hpp"
 #include "link.hpp"
 #include "log.hpp"
@@ -173,7 +174,7 @@ Status up(const config::Config &cfg)
 	for (const auto &[router, group] : by_router)
 		if (Status st = up_router(cfg.bpffs, router, group); !st)
 			return st;
-	return {};
+	return apply_host_firewall(cfg);
 }
 
 } // namespace steer

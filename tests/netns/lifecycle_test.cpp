@@ -86,7 +86,7 @@ protected:
 	std::string state() const
 	{
 		std::string s;
-		for (const std::string n : {router, gw})
+		for (const std::string &n : {router, gw})
 			for (const char *cmd : {"-d link", "addr", "route show table all", "rule", "neigh"})
 				s += capture("ip -n " + n + " " + cmd);
 		s += capture("tc -n " + router + " filter show dev pub ingress");
@@ -208,6 +208,62 @@ TEST_F(Lifecycle, ChangedMacAndLostNeighbourAreRepaired)
 	EXPECT_NE(capture("ip -n " + gw + " link show eth0").find(pub.substr(pub.find("link/ether ") + 11, 17)),
 		  std::string::npos);
 	EXPECT_NE(capture("ip -n " + gw + " neigh").find("PERMANENT"), std::string::npos);
+}
+
+TEST_F(Lifecycle, GatewayFirewallLivesInsideTheGatewayNamespace)
+{
+	write_config("[gateway.firewall]\nipsec_only = [\"udp/8472\"]\n");
+	ASSERT_TRUE(up(cfg).ok());
+	std::string table = capture("ip netns exec " + gw + " nft list table inet ipsec_steer");
+	EXPECT_NE(table.find("udp dport 8472 meta ipsec exists accept"), std::string::npos) << table;
+	EXPECT_NE(table.find("udp dport 8472"), std::string::npos) << table;
+	EXPECT_EQ(capture("ip netns exec " + router + " nft list tables"), "");
+	std::string status = capture(std::string(STEER_BINARY) + " status -c " + path);
+	EXPECT_NE(status.find("healthy"), std::string::npos) << status;
+	ASSERT_TRUE(lab::sh("ip netns exec " + gw + " nft delete table inet ipsec_steer").ok());
+	status = capture(std::string(STEER_BINARY) + " status -c " + path);
+	EXPECT_NE(status.find("nft table inet ipsec_steer missing"), std::string::npos) << status;
+	ASSERT_TRUE(up(cfg).ok());
+	EXPECT_NE(capture("ip netns exec " + gw + " nft list tables").find("ipsec_steer"), std::string::npos);
+}
+
+// [firewall] belongs to the namespace the tool runs in: run the binary in
+// the router namespace so the test never touches the root namespace's nft.
+TEST_F(Lifecycle, HostFirewallIsAppliedAndRemovedByTheBinary)
+{
+	std::ofstream(path) << "bpffs = \"" << bpffs << "/ipsec-steer\"\n[firewall]\n"
+			    << "ipsec_only = [\"udp/8472\"]\n"
+			    << "masquerade = [ { source = \"172.16.1.0/24\", not_out_interface = \"docker0\" } ]\n";
+	const std::string in_router = "ip netns exec " + router + " " + STEER_BINARY;
+	ASSERT_TRUE(lab::sh(in_router + " up -c " + path).ok());
+	std::string table = capture("ip netns exec " + router + " nft list table inet ipsec_steer");
+	EXPECT_NE(table.find("rt ipsec missing"), std::string::npos) << table;
+	EXPECT_NE(table.find("masquerade"), std::string::npos) << table;
+	EXPECT_NE(table.find("comment \"ipsec-steer\""), std::string::npos) << table;
+	ASSERT_TRUE(lab::sh(in_router + " up -c " + path).ok());
+	EXPECT_EQ(capture("ip netns exec " + router + " nft list table inet ipsec_steer"), table);
+	ASSERT_TRUE(lab::sh(in_router + " down -c " + path).ok());
+	EXPECT_EQ(capture("ip netns exec " + router + " nft list tables"), "");
+}
+
+TEST_F(Lifecycle, AddressNotOnTheInterfaceIsAConfigErrorAndTouchesNothing)
+{
+	std::ofstream(path) << "bpffs = \"" << bpffs << "/ipsec-steer\"\n[[gateway]]\nname = \"" << gw
+			    << "\"\npublic_interface = \"pub\"\npublic_address = \"203.0.113.77\"\n"
+			    << "router_netns = \"" << router << "\"\n";
+	FILE *p = ::popen((std::string(STEER_BINARY) + " up -c " + path + " 2>&1").c_str(), "r");
+	std::string out;
+	char buf[512];
+	while (std::fgets(buf, sizeof(buf), p))
+		out += buf;
+	int rc = ::pclose(p);
+	EXPECT_EQ(WEXITSTATUS(rc), 2) << out;
+	EXPECT_NE(out.find(path + ":5:18: public_address 203.0.113.77 is not an address of pub"), std::string::npos) << out;
+	EXPECT_FALSE(std::filesystem::exists("/run/netns/" + gw));
+	EXPECT_EQ(capture("ip -n " + router + " route show table all proto 87"), "");
+	EXPECT_EQ(capture("ip -n " + router + " rule").find("5491:"), std::string::npos);
+	EXPECT_EQ(capture("tc -n " + router + " filter show dev pub ingress"), "");
+	EXPECT_FALSE(std::filesystem::exists(bpffs + "/ipsec-steer"));
 }
 
 } // namespace
