@@ -65,10 +65,7 @@ int talk(mnl_socket *sock, nlmsghdr *nlh, mnl_cb_t cb, void *data)
 }
 
 struct DumpState {
-	int family;
-	const Prefix *dst;
-	uint8_t l4proto;
-	std::optional<uint16_t> port;
+	const std::vector<ConntrackMatch> *matches;
 	std::vector<ConntrackKey> hits;
 };
 
@@ -76,8 +73,13 @@ int collect(const nlmsghdr *nlh, void *data)
 {
 	auto *st = static_cast<DumpState *>(data);
 	auto key = parse_conntrack(nlh);
-	if (key && conntrack_matches(*key, st->family, *st->dst, st->l4proto, st->port))
-		st->hits.push_back(std::move(*key));
+	if (!key)
+		return MNL_CB_OK;
+	for (const auto &m : *st->matches)
+		if (conntrack_matches(*key, m.family, m.dst, m.l4proto, m.dst_port)) {
+			st->hits.push_back(std::move(*key));
+			break;
+		}
 	return MNL_CB_OK;
 }
 
@@ -87,6 +89,26 @@ bool absent(int err, bool dumping)
 {
 	return err == EPROTONOSUPPORT || err == ENOENT || err == EOPNOTSUPP ||
 	       (dumping && err == EINVAL);
+}
+
+Result<unsigned> delete_entries(mnl_socket *sock, std::vector<char> &buf, uint32_t &seq, int family,
+				const std::vector<ConntrackKey> &hits, const std::string &on)
+{
+	unsigned deleted = 0;
+	for (const ConntrackKey &key : hits) {
+		nlmsghdr *nlh = put_request(buf.data(), IPCTNL_MSG_CT_DELETE, NLM_F_ACK, family, ++seq);
+		std::memcpy(mnl_nlmsg_get_payload_tail(nlh), key.orig_tuple.data(), key.orig_tuple.size());
+		nlh->nlmsg_len += key.orig_tuple.size();
+		if (key.zone)
+			mnl_attr_put_u16(nlh, CTA_ZONE, *key.zone);
+		if (talk(sock, nlh, nullptr, nullptr) < 0) {
+			if (errno == ENOENT)
+				continue;  // expired or deleted by someone else meanwhile
+			return sys_error(errno, "delete conntrack entry", on);
+		}
+		deleted++;
+	}
+	return deleted;
 }
 
 } // namespace
@@ -141,8 +163,14 @@ bool conntrack_matches(const ConntrackKey &key, int family, const Prefix &dst,
 Result<unsigned> delete_conntrack(int family, const Prefix &dst_address, uint8_t l4proto,
 				  std::optional<uint16_t> dst_port)
 {
-	const std::string on = format_prefix(dst_address) + " proto " + std::to_string(l4proto) +
-			       (dst_port ? " port " + std::to_string(*dst_port) : "");
+	return delete_conntrack({{family, dst_address, l4proto, dst_port}});
+}
+
+// One dump of the whole table (per family) for every match: dumping is
+// what costs (milliseconds on a busy table), not matching.
+Result<unsigned> delete_conntrack(const std::vector<ConntrackMatch> &matches)
+{
+	const std::string on = std::to_string(matches.size()) + " flow patterns";
 	MnlSockPtr sock(mnl_socket_open(NETLINK_NETFILTER));
 	if (!sock) {
 		if (absent(errno, false))
@@ -153,27 +181,26 @@ Result<unsigned> delete_conntrack(int family, const Prefix &dst_address, uint8_t
 		return sys_error(errno, "bind ctnetlink socket", on);
 	std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
 	uint32_t seq = 1;
-	DumpState state{family, &dst_address, l4proto, dst_port, {}};
-	nlmsghdr *nlh = put_request(buf.data(), IPCTNL_MSG_CT_GET, NLM_F_DUMP, family, seq);
-	// Collect first, delete after: one socket cannot do both in a dump.
-	if (talk(sock.get(), nlh, collect, &state) < 0) {
-		if (absent(errno, true))
-			return 0u;
-		return sys_error(errno, "dump conntrack", on);
-	}
 	unsigned deleted = 0;
-	for (const ConntrackKey &key : state.hits) {
-		nlh = put_request(buf.data(), IPCTNL_MSG_CT_DELETE, NLM_F_ACK, family, ++seq);
-		std::memcpy(mnl_nlmsg_get_payload_tail(nlh), key.orig_tuple.data(), key.orig_tuple.size());
-		nlh->nlmsg_len += key.orig_tuple.size();
-		if (key.zone)
-			mnl_attr_put_u16(nlh, CTA_ZONE, *key.zone);
-		if (talk(sock.get(), nlh, nullptr, nullptr) < 0) {
-			if (errno == ENOENT)
-				continue;  // expired or deleted by someone else meanwhile
-			return sys_error(errno, "delete conntrack entry", on);
+	for (int family : {AF_INET, AF_INET6}) {
+		std::vector<ConntrackMatch> of_family;
+		for (const auto &m : matches)
+			if (m.family == family)
+				of_family.push_back(m);
+		if (of_family.empty())
+			continue;
+		DumpState state{&of_family, {}};
+		nlmsghdr *nlh = put_request(buf.data(), IPCTNL_MSG_CT_GET, NLM_F_DUMP, family, ++seq);
+		// Collect first, delete after: one socket cannot do both in a dump.
+		if (talk(sock.get(), nlh, collect, &state) < 0) {
+			if (absent(errno, true))
+				return deleted;
+			return sys_error(errno, "dump conntrack", on);
 		}
-		deleted++;
+		auto done = delete_entries(sock.get(), buf, seq, family, state.hits, on);
+		if (!done)
+			return done.error();
+		deleted += *done;
 	}
 	return deleted;
 }

@@ -20,6 +20,15 @@ namespace steer::ns {
 Result<unsigned> delete_conntrack(int family, const Prefix &dst_address, uint8_t l4proto,
 				  std::optional<uint16_t> dst_port);
 
+// Several patterns at once, with one table dump per family.
+struct ConntrackMatch {
+	int family = 0;
+	Prefix dst;
+	uint8_t l4proto = 0;
+	std::optional<uint16_t> dst_port;
+};
+Result<unsigned> delete_conntrack(const std::vector<ConntrackMatch> &matches);
+
 // The original-direction key of one ctnetlink message, as parsed from a
 // dump. Pure; exposed for tests.
 struct ConntrackKey {
