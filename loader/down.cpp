@@ -3,13 +3,16 @@
 // the router namespace's last gateway. Anything already gone is success.
 #include <bpf/bpf.h>
 #include <linux/rtnetlink.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <set>
 
 #include "bpf_steer.hpp"
+#include "conntrack.hpp"
 #include "fd.hpp"
 #include "firewall.hpp"
 #include "gateway_side.hpp"
@@ -38,9 +41,22 @@ struct PinnedMaps {
 	}
 };
 
+// The conntrack patterns of a steered public address (as up flushes).
+void add_flows(std::vector<ns::ConntrackMatch> &out, const steer_gw_key &k, const steer_gw_value &v)
+{
+	int family = k.family == STEER_FAMILY_IPV4 ? AF_INET : AF_INET6;
+	ns::Prefix p{family, {}, family == AF_INET ? 32 : 128};
+	std::memcpy(p.bytes.data(), &k.address, family == AF_INET ? 4 : 16);
+	out.push_back({family, p, IPPROTO_UDP, v.ike_port});
+	out.push_back({family, p, IPPROTO_UDP, v.natt_port});
+	out.push_back({family, p, IPPROTO_ESP, std::nullopt});
+}
+
 // Removes map entries of these public addresses (all when empty) and
-// returns the interfaces that now steer nothing.
-Result<std::set<int>> unsteer(PinnedMaps &maps, const std::vector<config::IpAddress> &addresses)
+// returns the interfaces that now steer nothing; flows lists the
+// conntrack patterns of what stopped being steered.
+Result<std::set<int>> unsteer(PinnedMaps &maps, const std::vector<config::IpAddress> &addresses,
+			      std::vector<ns::ConntrackMatch> &flows)
 {
 	auto entries = dump_gateways(maps.gateways.get());
 	if (!entries)
@@ -56,6 +72,7 @@ Result<std::set<int>> unsteer(PinnedMaps &maps, const std::vector<config::IpAddr
 		}
 		if (named) {
 			gone.push_back(e.key);
+			add_flows(flows, e.key, e.value);
 			uint32_t ret = e.value.target_ifindex;
 			bpf_map_delete_elem(maps.returns.get(), &ret);
 		} else {
@@ -125,12 +142,16 @@ Status down_router(const std::string &bpffs, const std::string &router,
 		addresses.push_back(g->public_address);
 	Status st = ns::run_in_netns(router, [&]() -> Status {
 		std::set<int> idle;
+		std::vector<ns::ConntrackMatch> flows;
 		if (have_maps) {
-			auto r = unsteer(maps, all ? std::vector<config::IpAddress>{} : addresses);
+			auto r = unsteer(maps, all ? std::vector<config::IpAddress>{} : addresses, flows);
 			if (!r)
 				return r.error();
 			idle = *r;
 		}
+		// Entries of flows that were steered must not pin a stale path.
+		if (auto n = ns::delete_conntrack(flows); !n)
+			return n.error();
 		for (int ifindex : idle)
 			if (Status s = tc_detach(ifindex, TcDirection::ingress); !s)
 				return s;

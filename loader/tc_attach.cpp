@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "tc.hpp"
+
 namespace steer {
 
 namespace {
@@ -54,6 +56,14 @@ Status tc_detach(int ifindex, TcDirection dir)
 	int err = bpf_tc_detach(&hook, &opts);
 	if (err && err != -ENOENT && err != -EINVAL && err != -ENODEV)
 		return sys_error(err, "detach tc filter", where(ifindex));
+	// The clsact qdisc goes too when no filter of anyone is left on it.
+	auto left = ns::clsact_filter_count(ifindex);
+	if (left && *left == 0) {
+		hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+		err = bpf_tc_hook_destroy(&hook);
+		if (err && err != -ENOENT && err != -EINVAL && err != -ENODEV)
+			return sys_error(err, "remove clsact qdisc", where(ifindex));
+	}
 	return {};
 }
 

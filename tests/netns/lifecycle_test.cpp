@@ -168,7 +168,25 @@ TEST_F(Lifecycle, DownLeavesNothing)
 	EXPECT_EQ(capture("tc -n " + router + " filter show dev pub ingress").find("ist_ingress"),
 		  std::string::npos);
 	EXPECT_FALSE(std::filesystem::exists(bpffs + "/ipsec-steer/" + router));
+	EXPECT_EQ(capture("tc -n " + router + " qdisc show dev pub").find("clsact"), std::string::npos);
 	EXPECT_TRUE(down(cfg, false).ok()) << "down of nothing succeeds";
+}
+
+TEST_F(Lifecycle, OtherToolsFiltersSurviveUpAndDown)
+{
+	ASSERT_TRUE(lab::sh("tc -n " + router + " qdisc add dev pub clsact").ok());
+	ASSERT_TRUE(lab::sh("tc -n " + router + " filter add dev pub ingress pref 7 protocol ip u32 "
+			    "match ip dst 192.0.2.99/32").ok());
+	const std::string theirs = capture("tc -n " + router + " filter show dev pub ingress pref 7");
+	ASSERT_NE(theirs, "");
+	write_config();
+	ASSERT_TRUE(up(cfg).ok());
+	std::string both = capture("tc -n " + router + " filter show dev pub ingress");
+	EXPECT_NE(both.find("ist_ingress"), std::string::npos) << both;
+	EXPECT_NE(both.find("pref 7 u32"), std::string::npos) << both;
+	ASSERT_TRUE(down(cfg, false).ok());
+	EXPECT_EQ(capture("tc -n " + router + " filter show dev pub ingress pref 7"), theirs);
+	EXPECT_NE(capture("tc -n " + router + " qdisc show dev pub").find("clsact"), std::string::npos);
 }
 
 TEST_F(Lifecycle, DownAllFindsOwnedObjectsWithoutTheConfig)
