@@ -113,14 +113,12 @@ Status remove_orphan_rules()
 
 Status remove_owned_links(bool &found)
 {
-	auto links = ns::list_links();
-	if (!links)
-		return links.error();
-	for (const auto &l : *links) {
-		if (l.alias.rfind(alias_prefix, 0) != 0 || l.name.rfind("ist-", 0) != 0)
-			continue;
+	auto owned = owned_gateways();
+	if (!owned)
+		return owned.error();
+	for (const auto &name : *owned) {
 		found = true;
-		if (Status st = remove_gateway_objects(l.alias.substr(std::string(alias_prefix).size())); !st)
+		if (Status st = remove_gateway_objects(name); !st)
 			return st;
 	}
 	return {};

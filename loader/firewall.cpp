@@ -15,14 +15,14 @@ constexpr uint16_t host_ike_port = 500, host_natt_port = 4500;
 
 Status remove_firewall()
 {
+	auto ours = firewall_present();
+	if (!ours)
+		return ours.error();
+	if (!*ours)
+		return {}; // absent, or somebody else's table of the same name
 	auto t = nft::Transport::open();
 	if (!t)
 		return t.error();
-	auto comment = t->table_comment(nft::table_name);
-	if (!comment)
-		return comment.error();
-	if (!*comment || **comment != nft::table_comment)
-		return {}; // absent, or somebody else's table of the same name
 	return t->delete_table(nft::table_name);
 }
 

@@ -1,5 +1,6 @@
 #include "gateway_side.hpp"
 
+#include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
@@ -15,21 +16,6 @@
 namespace steer {
 
 namespace {
-
-ns::Prefix prefix_of(const config::IpAddress &a, int len)
-{
-	return ns::Prefix{a.family, a.bytes, len};
-}
-
-ns::Prefix prefix_of(const config::Cidr &c)
-{
-	return prefix_of(c.address, c.prefix);
-}
-
-int host_len(int family)
-{
-	return family == AF_INET ? 32 : 128;
-}
 
 Result<ns::LinkInfo> need_link(const std::string &name)
 {
@@ -137,7 +123,7 @@ Status ensure_eth0(const GatewayPlan &p, const PublicSide &pub, const ns::LinkIn
 	if (Status st = ns::set_link_alias(eth0.ifindex, p.alias); !st)
 		return st;
 	const auto &gw = *p.gateway;
-	if (Status st = ns::ensure_address(eth0.ifindex, prefix_of(gw.public_address, host_len(gw.public_address.family))); !st)
+	if (Status st = ns::ensure_address(eth0.ifindex, host_of(gw.public_address), IFA_F_NODAD); !st)
 		return st;
 	if (Status st = ns::ensure_address(eth0.ifindex, prefix_of(p.link.gateway_end, p.link.subnet.prefix)); !st)
 		return st;
@@ -147,7 +133,7 @@ Status ensure_eth0(const GatewayPlan &p, const PublicSide &pub, const ns::LinkIn
 Status ensure_inside_routes(const GatewayPlan &p, int eth0, const std::array<uint8_t, 6> &router_mac)
 {
 	int family = p.link.router_end.family;
-	ns::Prefix via = prefix_of(p.link.router_end, host_len(family));
+	ns::Prefix via = host_of(p.link.router_end);
 	if (Status st = ns::ensure_permanent_neighbour(eth0, via, router_mac); !st)
 		return st;
 	ns::Route def{};
@@ -163,7 +149,7 @@ Status ensure_inside_routes(const GatewayPlan &p, int eth0, const std::array<uin
 		ns::Route local = def;
 		local.family = r.local.address.family;
 		local.dst = prefix_of(r.local);
-		local.prefsrc = prefix_of(p.link.gateway_end, host_len(family));
+		local.prefsrc = host_of(p.link.gateway_end);
 		if (local.family != family)
 			continue;
 		if (Status st = ns::ensure_route(local); !st)

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "ns_prefix.hpp"
 #include "plan.hpp"
 #include "result.hpp"
 
@@ -28,6 +29,10 @@ Status ensure_gateway_inside(const GatewayPlan &p, const PublicSide &pub, int ro
 // Router side, run inside the router namespace: address and sysctls of the
 // router end, the rules and table steering cleartext into the namespace.
 Status ensure_router_side(const GatewayPlan &p, int router_ifindex);
+
+// Names of the gateways whose router end (ist-<name>, alias
+// ipsec-steer:<name>) is in the current namespace: what this tool owns here.
+Result<std::vector<std::string>> owned_gateways();
 
 // Removes a gateway found by its router-end link name in the current
 // (router) namespace: rules and routes of its table, the veth, then the

@@ -17,16 +17,6 @@ namespace steer {
 
 namespace {
 
-ns::Prefix prefix_of(const config::IpAddress &a, int len)
-{
-	return ns::Prefix{a.family, a.bytes, len};
-}
-
-ns::Prefix prefix_of(const config::Cidr &c)
-{
-	return prefix_of(c.address, c.prefix);
-}
-
 std::vector<ns::Rule> wanted_rules(const GatewayPlan &p)
 {
 	std::vector<ns::Rule> out;
@@ -46,7 +36,7 @@ std::vector<ns::Route> wanted_table(const GatewayPlan &p, int router_ifindex)
 		ns::Route route{};
 		route.family = family;
 		route.dst = prefix_of(r.remote);
-		route.gateway = prefix_of(p.link.gateway_end, family == AF_INET ? 32 : 128);
+		route.gateway = host_of(p.link.gateway_end);
 		route.oif = router_ifindex;
 		route.table = p.table;
 		route.protocol = route_protocol;
@@ -126,6 +116,18 @@ Status ensure_router_side(const GatewayPlan &p, int router_ifindex)
 	if (Status st = sweep_rules(p, rules); !st)
 		return st;
 	return sweep_table(p, table);
+}
+
+Result<std::vector<std::string>> owned_gateways()
+{
+	auto links = ns::list_links();
+	if (!links)
+		return links.error();
+	std::vector<std::string> names;
+	for (const auto &l : *links)
+		if (l.alias.rfind(alias_prefix, 0) == 0 && l.name.rfind("ist-", 0) == 0)
+			names.push_back(l.alias.substr(std::string(alias_prefix).size()));
+	return names;
 }
 
 Status remove_gateway_objects(const std::string &name)

@@ -59,11 +59,10 @@ void inspect_inside(const GatewayPlan &p, const PublicSide &pub, GatewayStatus &
 		if (!eth0 || !*eth0)
 			return {};
 		int idx = (*eth0)->ifindex;
-		int len = gw.public_address.family == AF_INET ? 32 : 128;
 		s.addresses_ok = (*eth0)->mac == pub.mac &&
-				 has_prefix(idx, {gw.public_address.family, gw.public_address.bytes, len}) &&
-				 has_prefix(idx, {p.link.gateway_end.family, p.link.gateway_end.bytes, p.link.subnet.prefix});
-		auto n = ns::find_neighbour(idx, {p.link.router_end.family, p.link.router_end.bytes, len});
+				 has_prefix(idx, host_of(gw.public_address)) &&
+				 has_prefix(idx, prefix_of(p.link.gateway_end, p.link.subnet.prefix));
+		auto n = ns::find_neighbour(idx, host_of(p.link.router_end));
 		s.neighbour_ok = n && *n && ((*n)->state & NUD_PERMANENT);
 		if (gw.firewall) {
 			auto present = firewall_present();

@@ -55,8 +55,7 @@ void flush_steered_flows(const std::vector<Placed> &placed)
 	std::vector<ns::ConntrackMatch> matches;
 	for (const auto &g : placed) {
 		const auto &gw = *g.plan->gateway;
-		ns::Prefix p{gw.public_address.family, gw.public_address.bytes,
-			     gw.public_address.family == AF_INET ? 32 : 128};
+		ns::Prefix p = host_of(gw.public_address);
 		matches.push_back({p.family, p, IPPROTO_UDP, gw.ike_port});
 		matches.push_back({p.family, p, IPPROTO_UDP, gw.natt_port});
 		matches.push_back({p.family, p, IPPROTO_ESP, std::nullopt});
@@ -86,20 +85,17 @@ Status attach_filters(const std::vector<Placed> &placed, const ActivePrograms &p
 // not name any more.
 Status sweep_gateways(const std::vector<const GatewayPlan *> &plans)
 {
-	auto links = ns::list_links();
-	if (!links)
-		return links.error();
-	for (const auto &l : *links) {
-		if (l.alias.rfind(alias_prefix, 0) != 0 || l.name.rfind("ist-", 0) != 0)
-			continue;
-		std::string name = l.alias.substr(std::string(alias_prefix).size());
+	auto owned = owned_gateways();
+	if (!owned)
+		return owned.error();
+	for (const auto &name : *owned) {
 		bool named = std::any_of(plans.begin(), plans.end(),
 					 [&](const GatewayPlan *p) { return p->gateway->name == name; });
-		if (!named) {
-			LOG_INFO("removing gateway %s: no longer in the config", name.c_str());
-			if (Status st = remove_gateway_objects(name); !st)
-				return st;
-		}
+		if (named)
+			continue;
+		LOG_INFO("removing gateway %s: no longer in the config", name.c_str());
+		if (Status st = remove_gateway_objects(name); !st)
+			return st;
 	}
 	return {};
 }
