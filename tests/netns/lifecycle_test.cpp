@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "harness.hpp"
 #include "lab.hpp"
@@ -154,6 +155,18 @@ TEST_F(Lifecycle, SteeredFramesReachTheGatewayNamespace)
 	auto got = inside->drain(300ms);
 	EXPECT_NE(std::find(got.begin(), got.end(), esp), got.end());
 	EXPECT_EQ(std::find(got.begin(), got.end(), tcp), got.end());
+	// The counters, as each output format of `stats` reports them.
+	std::string json = capture(std::string(STEER_BINARY) + " stats --json -c " + path);
+	auto doc = nlohmann::json::parse(json, nullptr, false);
+	ASSERT_FALSE(doc.is_discarded()) << json;
+	EXPECT_EQ(doc["gateways"][0]["in"]["esp"]["packets"], 1) << json;
+	EXPECT_EQ(doc["gateways"][0]["in"]["esp"]["bytes"], esp.size()) << json;
+	EXPECT_EQ(doc["gateways"][0]["in"]["passed"]["packets"], 0) << "tcp is not even a candidate";
+	std::string prom = capture(std::string(STEER_BINARY) + " stats --prometheus -c " + path);
+	EXPECT_NE(prom.find("ipsec_steer_packets_total{gateway=\"" + gw +
+			    "\",class=\"esp\",direction=\"in\"} 1"), std::string::npos) << prom;
+	std::string table = capture(std::string(STEER_BINARY) + " stats -c " + path);
+	EXPECT_NE(table.find("esp"), std::string::npos) << table;
 }
 
 TEST_F(Lifecycle, DownLeavesNothing)
