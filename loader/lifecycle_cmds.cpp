@@ -6,6 +6,7 @@
 #include "commands.hpp"
 #include "config.hpp"
 #include "environment.hpp"
+#include "lock.hpp"
 #include "reconcile.hpp"
 
 namespace steer {
@@ -38,6 +39,9 @@ int cmd_up(const CommandOptions &o)
 		std::fprintf(stderr, "%s\n", cfg.error().message().c_str());
 		return exit_usage;
 	}
+	auto lock = PinTreeLock::acquire(cfg->bpffs);
+	if (!lock)
+		return fail(lock.error());
 	if (Status st = up(*cfg); !st)
 		return fail(st.error());
 	return exit_ok;
@@ -54,6 +58,9 @@ int cmd_down(const CommandOptions &o)
 		}
 		cfg = std::move(*loaded);
 	}
+	auto lock = PinTreeLock::acquire(cfg.bpffs);
+	if (!lock)
+		return fail(lock.error());
 	if (Status st = down(cfg, o.all); !st)
 		return fail(st.error());
 	return exit_ok;

@@ -169,6 +169,20 @@ TEST_F(Lifecycle, SteeredFramesReachTheGatewayNamespace)
 	EXPECT_NE(table.find("esp"), std::string::npos) << table;
 }
 
+TEST_F(Lifecycle, TwoUpsAtOnceSerializeAndBothSucceed)
+{
+	write_config();
+	const std::string up_cmd = std::string(STEER_BINARY) + " up -c " + path;
+	FILE *a = ::popen(up_cmd.c_str(), "r");
+	FILE *b = ::popen(up_cmd.c_str(), "r");
+	ASSERT_TRUE(a && b);
+	EXPECT_EQ(WEXITSTATUS(::pclose(a)), 0);
+	EXPECT_EQ(WEXITSTATUS(::pclose(b)), 0);
+	std::string status = capture(std::string(STEER_BINARY) + " status -c " + path);
+	EXPECT_NE(status.find("healthy"), std::string::npos) << status;
+	EXPECT_EQ(status.find("UNHEALTHY"), std::string::npos) << status;
+}
+
 TEST_F(Lifecycle, DownLeavesNothing)
 {
 	write_config();
