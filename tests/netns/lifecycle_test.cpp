@@ -255,6 +255,19 @@ TEST_F(Lifecycle, ChangedMacAndLostNeighbourAreRepaired)
 	EXPECT_NE(capture("ip -n " + gw + " neigh").find("PERMANENT"), std::string::npos);
 }
 
+TEST_F(Lifecycle, UpRebuildsANamespaceDeletedUnderneath)
+{
+	write_config();
+	ASSERT_TRUE(up(cfg).ok());
+	ASSERT_TRUE(lab::sh("ip netns del " + gw).ok());
+	ASSERT_TRUE(up(cfg).ok());
+	std::string status = capture(std::string(STEER_BINARY) + " status --json -c " + path);
+	auto doc = nlohmann::json::parse(status, nullptr, false);
+	ASSERT_FALSE(doc.is_discarded()) << status;
+	EXPECT_EQ(doc["gateways"][0]["healthy"], true) << status;
+	EXPECT_EQ(doc["gateways"][0]["target_ok"], true) << status;
+}
+
 TEST_F(Lifecycle, GatewayFirewallLivesInsideTheGatewayNamespace)
 {
 	write_config("[gateway.firewall]\nipsec_only = [\"udp/8472\"]\n");
