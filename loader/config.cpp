@@ -779,6 +779,12 @@ Status gateway_routes(const Ctx &ctx, const toml::table &t, Gateway &gw)
 		auto pair = route_at(ctx, item, "gateway.routes[" + std::to_string(i++) + "]");
 		if (!pair)
 			return pair.error();
+		// The gateway link, and so every cleartext route through it, has
+		// the family of the public address.
+		if (pair->local.address.family != gw.public_address.family)
+			return ctx.at(item, "gateway.routes[" + std::to_string(i - 1) + "] " + pair->local.text +
+				" is not of the family of public_address " + gw.public_address.text +
+				"; the gateway link and its routes follow public_address");
 		gw.routes.push_back(*pair);
 	}
 	return {};

@@ -194,6 +194,9 @@ Status down(const config::Config &cfg, bool all)
 		if (Status st = down_router(cfg.bpffs, router, gateways, all); !st)
 			return st;
 	}
+	// The pin root goes too once no router namespace has pins in it.
+	std::error_code ec;
+	std::filesystem::remove(cfg.bpffs, ec);
 	// The host table goes when the config has one, or with everything.
 	return (all || cfg.firewall) ? remove_firewall() : Status{};
 }

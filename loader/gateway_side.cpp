@@ -125,7 +125,7 @@ Status ensure_eth0(const GatewayPlan &p, const PublicSide &pub, const ns::LinkIn
 	const auto &gw = *p.gateway;
 	if (Status st = ns::ensure_address(eth0.ifindex, host_of(gw.public_address), IFA_F_NODAD); !st)
 		return st;
-	if (Status st = ns::ensure_address(eth0.ifindex, prefix_of(p.link.gateway_end, p.link.subnet.prefix)); !st)
+	if (Status st = ns::ensure_address(eth0.ifindex, prefix_of(p.link.gateway_end, p.link.subnet.prefix), IFA_F_NODAD); !st)
 		return st;
 	return ns::set_link_up(eth0.ifindex, true);
 }

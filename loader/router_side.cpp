@@ -1,5 +1,6 @@
 // The router's end of a gateway: ist-<name>, and the `ip rule` + table that
 // steer each configured (local, remote) pair of cleartext into the gateway.
+#include <linux/if_addr.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -99,7 +100,8 @@ Status ensure_router_side(const GatewayPlan &p, int router_ifindex)
 	if (Status st = ns::set_link_alias(router_ifindex, p.alias); !st)
 		return st;
 	ns::Prefix addr = prefix_of(p.link.router_end, p.link.subnet.prefix);
-	if (Status st = ns::ensure_address(router_ifindex, addr); !st)
+	// No DAD: a tentative link address cannot be a route's source yet.
+	if (Status st = ns::ensure_address(router_ifindex, addr, IFA_F_NODAD); !st)
 		return st;
 	if (Status st = ns::set_link_up(router_ifindex, true); !st)
 		return st;

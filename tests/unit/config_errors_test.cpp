@@ -297,6 +297,10 @@ const BadCase bad_cases[] = {
 		GW
 		"routes = [ { local = \"10.1.0.0/24\", remote = \"fd00::/64\" } ]\n",
 		"c.toml:5:12: gateway.routes[0] mixes 10.1.0.0/24 and fd00::/64; local and remote must be the same address family"},
+	{"gw_route_not_public_family",
+		GW
+		"routes = [ { local = \"fd00:1::/64\", remote = \"fd00:2::/64\" } ]\n",
+		"c.toml:5:12: gateway.routes[0] fd00:1::/64 is not of the family of public_address 198.51.100.1; the gateway link and its routes follow public_address"},
 	{"gw_route_unknown_key",
 		GW
 		"routes = [ { local = \"10.1.0.0/24\", remote = \"10.2.0.0/24\", via = \"x\" } ]\n",

@@ -98,7 +98,7 @@ TEST(Config, FullExample)
 	EXPECT_EQ(b.egress, Egress::route);
 	ASSERT_EQ(b.routes.size(), 2u);
 	EXPECT_EQ(b.routes[0].local.text, "fd01::/64");
-	EXPECT_EQ(b.routes[1].remote.text, "10.3.0.0/24");
+	EXPECT_EQ(b.routes[1].remote.text, "fd03::/64");
 	ASSERT_TRUE(b.firewall.has_value());
 	ASSERT_EQ(b.firewall->ipsec_only.size(), 2u);
 	EXPECT_EQ(b.firewall->ipsec_only[1].proto, IPPROTO_TCP);

@@ -1,7 +1,7 @@
 #!/bin/sh
-# Runs strongSwan's charon inside gateway namespace NETNS with what site.sh
-# rendered into CONFDIR, and loads its connections and secrets through
-# charon's own vici socket (CONFDIR/charon.vici).
+# Runs strongSwan's charon inside gateway NETNS (made by `ipsec-steer up`)
+# with what site.sh rendered into CONFDIR, and loads its connections and
+# secrets through charon's own vici socket (CONFDIR/charon.vici).
 #   CONFDIR/charon.pid   charon's pid
 #   CONFDIR/charon.log   charon's log (CONFDIR/charon.out: stdout and stderr)
 #
@@ -12,19 +12,15 @@
 #           added a site)
 #   -k      stop this CONFDIR's charon (SIGTERM, SIGKILL after 3 s)
 # env: CHARON (/usr/lib/ipsec/charon), SWANCTL (swanctl), TIMEOUT (10 s),
-#      IPSEC_STEER (enter the namespace with `$IPSEC_STEER exec NETNS --`)
+#      IPSEC_STEER (the ipsec-steer binary; default: ipsec-steer in PATH)
 set -eu
 
-# The one function that knows how to enter a gateway: its network namespace
-# plus a private /run, so two charons never share a pid file or socket.
-# With IPSEC_STEER set (the path of the ipsec-steer binary), the tool's own
-# `exec` does it; else `ip netns exec` (its slave mount namespace keeps the
-# tmpfs to itself). Best the wrapper execs, so $! below is charon; one that
-# forks and waits works too (its charon child is recorded), but signals for
-# the wrapper then do not reach charon.
+# The one function that knows how to enter a gateway: `ipsec-steer exec`
+# gives the command the gateway's network namespace plus a private /run (two
+# charons never share a pid file or socket) and execs it, so $! below is
+# charon itself and signals sent to it reach charon.
 in_gateway() {
-	[ -z "${IPSEC_STEER:-}" ] || exec "$IPSEC_STEER" exec "$netns" -- "$@"
-	exec ip netns exec "$netns" sh -c 'mount -t tmpfs -o mode=0755 tmpfs /run && exec "$@"' in_gateway "$@"
+	exec "$ipsec_steer" exec "$netns" -- "$@"
 }
 
 usage() { sed -n '2,16s/^# \{0,1\}//p' "$0" >&2; exit 2; }
@@ -38,6 +34,7 @@ confdir=$(cd "$2" && pwd) || die "no such directory: $2"
 charon=${CHARON:-/usr/lib/ipsec/charon}
 swanctl=${SWANCTL:-swanctl}
 timeout=${TIMEOUT:-10}
+ipsec_steer=${IPSEC_STEER:-ipsec-steer}
 pidfile=$confdir/charon.pid
 socket=$confdir/charon.vici
 
@@ -86,6 +83,7 @@ for f in strongswan.conf swanctl.conf; do
 done
 [ -x "$charon" ] || die "$charon missing (package strongswan-charon)"
 command -v "$swanctl" >/dev/null || die "$swanctl missing (package strongswan-swanctl)"
+command -v "$ipsec_steer" >/dev/null || die "$ipsec_steer missing (set IPSEC_STEER to the binary)"
 ip netns pids "$netns" >/dev/null 2>&1 || die "no network namespace $netns"
 running && die "charon $pid already runs for $confdir"
 rm -f "$socket"
@@ -111,13 +109,6 @@ until [ -S "$socket" ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
-# An exec that forks and waits instead of exec'ing: record charon itself.
-if ! is_charon "$pid"; then
-	# shellcheck disable=SC2013 # children: one line of space-separated pids
-	for c in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
-		is_charon "$c" && pid=$c
-	done
-	echo "$pid" >"$pidfile"
-fi
+is_charon "$pid" || { kill -KILL "$pid"; die "process $pid is not charon (ipsec-steer exec must exec, not fork)"; }
 load || die "swanctl --load-all failed (see $confdir/charon.log)"
 echo "$pid"

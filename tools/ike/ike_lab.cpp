@@ -1,30 +1,27 @@
 #include "ike_lab.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <net/if.h>
 #include <signal.h>
 #include <sys/mount.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
-
-#include <bpf/bpf.h>
+#include <utility>
 
 #include "netns.hpp"
-#include "pins.hpp"
-#include "tc_attach.hpp"
 
 #ifndef IKE_TOOLS_DIR
 #error "IKE_TOOLS_DIR must name tools/ike"
+#endif
+#ifndef IPSEC_STEER_BIN
+#error "IPSEC_STEER_BIN must name the ipsec-steer binary"
 #endif
 
 namespace steer::ike {
@@ -32,14 +29,7 @@ namespace steer::ike {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string mac_text(const std::vector<uint8_t> &mac)
-{
-	char buf[18];
-	std::snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
-		      mac[3], mac[4], mac[5]);
-	return buf;
-}
+using Clock = std::chrono::steady_clock;
 
 // Writes /proc/sys/<key> inside `netns` (keys as sysctl(8) spells them).
 Status sysctl(const std::string &netns, const std::string &key, const std::string &value)
@@ -56,18 +46,6 @@ Status sysctl(const std::string &netns, const std::string &key, const std::strin
 	});
 }
 
-Result<int> ifindex_in(const std::string &netns, const std::string &ifname)
-{
-	int idx = 0;
-	Status st = ns::run_in_netns(netns, [&]() -> Status {
-		idx = static_cast<int>(::if_nametoindex(ifname.c_str()));
-		return idx ? Status{} : sys_error(errno, "no such interface", netns + "/" + ifname);
-	});
-	if (!st)
-		return st.error();
-	return idx;
-}
-
 std::string quote(const std::string &s)
 {
 	std::string out = "'";
@@ -76,7 +54,68 @@ std::string quote(const std::string &s)
 	return out + "'";
 }
 
+std::string read_text(const std::string &path)
+{
+	std::ifstream f(path);
+	return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+bool is_charon(pid_t pid)
+{
+	std::string comm = read_text("/proc/" + std::to_string(pid) + "/comm");
+	return comm == "charon\n";
+}
+
+// What one run of the tool printed, and how it ended.
+struct ToolRun {
+	int status = 0; // as pclose() returns it
+	std::string out, err;
+	std::string why(const std::string &cmd) const
+	{
+		return "`" + cmd + "` exited with status " + std::to_string(status) + ": " + err;
+	}
+};
+
+ToolRun run_tool(const std::string &cmd, const std::string &err_file)
+{
+	ToolRun r;
+	std::fflush(nullptr);
+	FILE *p = ::popen((cmd + " 2>" + quote(err_file)).c_str(), "r");
+	if (!p) {
+		r.status = -1;
+		r.err = std::strerror(errno);
+		return r;
+	}
+	char buf[4096];
+	size_t n;
+	while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0)
+		r.out.append(buf, n);
+	r.status = ::pclose(p);
+	r.err = read_text(err_file);
+	return r;
+}
+
 } // namespace
+
+std::array<SiteAddresses, 2> lab_addresses(Family f)
+{
+	if (f == Family::ipv4)
+		return {SiteAddresses{"198.51.100.1", 24, "10.1.0.0/24", "10.1.0.1", "10.1.0.2", "10.1.0.254",
+				      "169.254.1.0/30"},
+			SiteAddresses{"198.51.100.2", 24, "10.2.0.0/24", "10.2.0.1", "10.2.0.2", "10.2.0.254",
+				      "169.254.2.0/30"}};
+	return {SiteAddresses{"2001:db8:1::1", 64, "fd00:1::/64", "fd00:1::1", "fd00:1::2", "fd00:1::fe",
+			      "fd00:ff:1::/127"},
+		SiteAddresses{"2001:db8:1::2", 64, "fd00:2::/64", "fd00:2::1", "fd00:2::2", "fd00:2::fe",
+			      "fd00:ff:2::/127"}};
+}
+
+std::string default_ipsec_steer()
+{
+	if (const char *p = std::getenv("IPSEC_STEER"))
+		return p;
+	return IPSEC_STEER_BIN;
+}
 
 std::string tools_dir()
 {
@@ -85,7 +124,7 @@ std::string tools_dir()
 	return IKE_TOOLS_DIR;
 }
 
-std::string strongswan_missing()
+std::string strongswan_missing(const std::string &ipsec_steer)
 {
 	std::string missing;
 	const char *charon = std::getenv("CHARON");
@@ -98,7 +137,15 @@ std::string strongswan_missing()
 		missing += " kernel-libipsec plugin (libcharon-extra-plugins)";
 	if (::access("/dev/net/tun", R_OK | W_OK) != 0)
 		missing += " /dev/net/tun";
+	if (::access(ipsec_steer.c_str(), X_OK) != 0)
+		missing += " " + ipsec_steer + " (build it)";
 	return missing.empty() ? "" : missing.substr(1);
+}
+
+std::string UdpInput::text() const
+{
+	return "delivered " + std::to_string(delivered) + ", no port " + std::to_string(no_port) +
+	       ", errors " + std::to_string(errors);
 }
 
 Result<std::string> capture(const std::string &cmd)
@@ -171,28 +218,25 @@ Child::~Child()
 
 // ---- TwoSiteLab ------------------------------------------------------------
 
-TwoSiteLab::TwoSiteLab(TwoSiteOptions opts) : opts_(std::move(opts)), ns_(opts_.prefix)
+TwoSiteLab::TwoSiteLab(TwoSiteOptions opts)
+	: opts_(std::move(opts)), sites_(lab_addresses(opts_.family)), ns_(opts_.prefix)
 {
 	dir_ = "/tmp/" + ns_.name("lab");
-	conf_dirs_ = {dir_ + "/a", dir_ + "/b"};
-	bpffs_ = dir_ + "/bpffs";
+	bpffs_mount_ = dir_ + "/bpffs";
 }
 
 TwoSiteLab::~TwoSiteLab()
 {
-	// charon runs inside its gateway namespace: ns_ kills it (by pid) when
-	// it deletes the namespaces, after this body.
-	for (auto &s : steer_)
-		s.reset();
+	(void)teardown();
+	// Whatever teardown() could not remove: the gateways' namespaces
+	// (with any process left in them); ns_ then deletes the routers' and
+	// LANs' (and with them every ist-* link) after this body.
+	for (Side s : {Side::a, Side::b})
+		lab::delete_netns(gateway_ns(s));
 	std::error_code ec;
-	if (std::filesystem::exists(bpffs_, ec))
-		::umount2(bpffs_.c_str(), MNT_DETACH);
+	if (bpffs_mounted_)
+		::umount2(bpffs_mount_.c_str(), MNT_DETACH);
 	std::filesystem::remove_all(dir_, ec);
-}
-
-Status TwoSiteLab::in_ns(const std::string &netns, const std::string &cmd) const
-{
-	return lab::sh("ip netns exec " + netns + " " + cmd);
 }
 
 std::string TwoSiteLab::connection(Side s) const
@@ -237,29 +281,52 @@ Status TwoSiteLab::build()
 {
 	sweep_dead_labs(opts_.prefix);
 	std::error_code ec;
-	if (!std::filesystem::create_directories(dir_, ec) && ec)
-		return sys_error(ec.value(), "create lab directory", dir_);
-	for (const char *role : {"ra", "rb", "la", "lb", "a", "b"})
+	if (!std::filesystem::create_directories(bpffs_mount_, ec) && ec)
+		return sys_error(ec.value(), "create lab directory", bpffs_mount_);
+	// A private bpffs: the lab's pins never meet /sys/fs/bpf's.
+	if (::mount("bpf", bpffs_mount_.c_str(), "bpf", 0, "mode=0700") != 0)
+		return sys_error(errno, "mount bpffs", bpffs_mount_);
+	bpffs_mounted_ = true;
+	for (const char *role : {"ra", "rb", "la", "lb"})
 		if (Status st = ns_.add(role); !st)
 			return st;
-	// The lab's own namespaces speak IPv4 only, so the internet capture
-	// holds nothing but what the sites exchange (no router solicitations,
-	// MLD or DAD). The gateways keep IPv6 as `up` leaves it.
-	for (const char *role : {"ra", "rb", "la", "lb"})
-		for (const char *key : {"net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"})
-			if (Status st = sysctl(ns_.name(role), key, "1"); !st)
+	const bool v6 = opts_.family == Family::ipv6;
+	for (const char *role : {"ra", "rb", "la", "lb"}) {
+		// IPv4 lab: the namespaces speak IPv4 only, so the internet
+		// capture holds nothing but what the sites exchange (no router
+		// solicitations, MLD or DAD). IPv6 lab: no DAD (no 1 s wait
+		// for addresses to become usable), routers forward.
+		std::vector<std::pair<std::string, std::string>> keys;
+		if (v6)
+			keys = {{"net.ipv6.conf.all.accept_dad", "0"}, {"net.ipv6.conf.default.accept_dad", "0"}};
+		else
+			keys = {{"net.ipv6.conf.all.disable_ipv6", "1"}, {"net.ipv6.conf.default.disable_ipv6", "1"}};
+		if (role[0] == 'r')
+			keys.push_back({v6 ? "net.ipv6.conf.all.forwarding" : "net.ipv4.ip_forward", "1"});
+		for (const auto &[key, value] : keys)
+			if (Status st = sysctl(ns_.name(role), key, value); !st)
 				return st;
+	}
 	// The internet: one veth pair, `pub` on both routers.
 	if (Status st = ns_.ip("ra", "link add pub type veth peer name pub netns " + router_ns(Side::b)); !st)
 		return st;
-	for (Side s : {Side::a, Side::b}) {
+	for (Side s : {Side::a, Side::b})
 		if (Status st = build_router_and_lan(s); !st)
 			return st;
-		if (Status st = build_gateway_by_hand(s); !st)
-			return st;
-		if (Status st = attach_steering(s); !st)
-			return st;
+	// The gateways: the tool's job from here on.
+	for (Side s : {Side::a, Side::b}) {
+		std::ofstream f(config_file(s));
+		f << gateway_config(s);
+		f.close();
+		if (!f)
+			return plain_error("cannot write", config_file(s));
 	}
+	down_needed_ = true; // from here on, teardown() runs `down`
+	const auto start = Clock::now();
+	for (Side s : {Side::a, Side::b})
+		if (auto r = steer(s, "up"); !r)
+			return r.error();
+	up_time_ = Clock::now() - start;
 	return {};
 }
 
@@ -267,159 +334,233 @@ Status TwoSiteLab::build_router_and_lan(Side s)
 {
 	const SiteAddresses &a = site(s);
 	const std::string r = s == Side::a ? "ra" : "rb", l = s == Side::a ? "la" : "lb";
+	const std::string nodad = opts_.family == Family::ipv6 ? " nodad" : "";
+	const std::string lan = "/" + std::to_string(a.lan_len()) + " dev ";
 	const std::vector<std::pair<std::string, std::string>> steps = {
-		{r, "addr add " + a.public_address + "/24 dev pub"},
+		{r, "addr add " + a.public_address + "/" + std::to_string(a.public_len) + " dev pub" + nodad},
 		{r, "link set pub up"},
 		{r, "link add lan type veth peer name eth0 netns " + lan_ns(s)},
-		{r, "addr add " + a.router_lan() + "/24 dev lan"},
+		{r, "addr add " + a.router_lan + lan + "lan" + nodad},
 		{r, "link set lan up"},
-		{l, "addr add " + a.host() + "/24 dev eth0"},
+		{l, "addr add " + a.host + lan + "eth0" + nodad},
 		{l, "link set eth0 up"},
-		{l, "route add default via " + a.router_lan()},
+		{l, "route add default via " + a.router_lan},
 	};
 	for (const auto &[role, args] : steps)
 		if (Status st = ns_.ip(role, args); !st)
 			return st;
-	return sysctl(router_ns(s), "net.ipv4.ip_forward", "1");
-}
-
-// What `ipsec-steer up` does for gateway_config(s), with attach_steering();
-// the two functions to replace when `up` lands.
-Status TwoSiteLab::build_gateway_by_hand(Side s)
-{
-	const SiteAddresses &a = site(s);
-	const SiteAddresses &remote = site(other(s));
-	const std::string r = s == Side::a ? "ra" : "rb", g = s == Side::a ? "a" : "b";
-	const std::string ist = gateway_link(s), gw = gateway_ns(s), router = router_ns(s);
-	if (Status st = ns_.ip(r, "link add " + ist + " type veth peer name eth0 netns " + gw); !st)
-		return st;
-	auto pub_mac = lab::mac_of(router, "pub");
-	auto ist_mac = lab::mac_of(router, ist);
-	if (!pub_mac || !ist_mac)
-		return pub_mac ? ist_mac.error() : pub_mac.error();
-	// Inside: forward, no reverse-path filter (decrypted packets come in
-	// on ipsec0), no DAD on eth0 (it shares pub's MAC).
-	for (const char *key : {"net.ipv4.ip_forward", "net.ipv4.conf.all.rp_filter",
-				"net.ipv4.conf.default.rp_filter", "net.ipv4.conf.eth0.rp_filter",
-				"net.ipv6.conf.eth0.accept_dad"})
-		if (Status st = sysctl(gw, key, std::string(key).find("forward") != std::string::npos ? "1" : "0"); !st)
-			return st;
-	const std::vector<std::pair<std::string, std::string>> steps = {
-		// MAC before the permanent neighbour: a MAC change flushes it.
-		{g, "link set eth0 address " + mac_text(*pub_mac)},
-		{g, "addr add " + a.public_address + "/32 dev eth0"},
-		{g, "addr add " + a.gateway_link() + "/30 dev eth0"},
-		{g, "link set eth0 up"},
-		// The router ignores ARP whose sender is its own address P.
-		{g, "neigh replace " + a.router_link() + " lladdr " + mac_text(*ist_mac) +
-			    " dev eth0 nud permanent"},
-		{g, "route add default via " + a.router_link() + " dev eth0"},
-		// ICMP errors about cleartext leave with the link address, not P.
-		{g, "route add " + a.subnet() + " via " + a.router_link() + " dev eth0 src " +
-			    a.gateway_link()},
-		{r, "addr add " + a.router_link() + "/30 dev " + ist},
-		{r, "link set " + ist + " up"},
-		{r, "rule add from " + a.subnet() + " to " + remote.subnet() + " lookup " +
-			    std::to_string(a.table) + " pref 5491"},
-		{r, "route add " + remote.subnet() + " via " + a.gateway_link() + " dev " + ist +
-			    " table " + std::to_string(a.table)},
-	};
-	for (const auto &[role, args] : steps)
-		if (Status st = ns_.ip(role, args); !st)
-			return st;
-	if (opts_.egress == Egress::bpf)
-		return {}; // steer_return sends them out before the router's stack sees them
-	// egress = "route": the gateway's packets carry P, the router's own
-	// address, as source: accept it on this link, and check the reverse
-	// path loosely (strict fails: P's reverse path is local; 0 is not
-	// enough when the router's conf.all.rp_filter is 1, the max wins).
-	if (Status st = sysctl(router, "net.ipv4.conf." + ist + ".accept_local", "1"); !st)
-		return st;
-	return sysctl(router, "net.ipv4.conf." + ist + ".rp_filter", "2");
-}
-
-Status TwoSiteLab::attach_steering(Side s)
-{
-	if (!std::filesystem::exists(bpffs_ + "/ipsec-steer")) {
-		std::error_code ec;
-		std::filesystem::create_directories(bpffs_, ec);
-		if (::mount("bpf", bpffs_.c_str(), "bpf", 0, nullptr) != 0)
-			return sys_error(errno, "mount bpffs", bpffs_);
-		std::filesystem::create_directories(bpffs_ + "/ipsec-steer", ec);
-	}
-	const std::string router = router_ns(s);
-	std::string pins = pin_dir(bpffs_ + "/ipsec-steer", router);
-	if (Status st = ensure_pin_dir(pins); !st)
-		return st;
-	auto pub = ifindex_in(router, "pub");
-	auto target = ifindex_in(router, gateway_link(s));
-	if (!pub || !target)
-		return pub ? target.error() : pub.error();
-	auto obj = SteerObject::load({pins, 64, false});
-	if (!obj)
-		return obj.error();
-	steer_[idx(s)] = std::move(*obj);
-	steer_gw_key key{};
-	key.ifindex = static_cast<uint32_t>(*pub);
-	key.family = STEER_FAMILY_IPV4;
-	inet_pton(AF_INET, site(s).public_address.c_str(), &key.address.addr[0]);
-	steer_gw_value value{static_cast<uint32_t>(*target),
-			     STEER_F_ESP | STEER_F_IKE | STEER_F_NATT | STEER_F_ICMP | STEER_F_FRAGMENTS,
-			     opts_.ike_port, opts_.natt_port, gateway_id};
-	SteerObject &o = *steer_[idx(s)];
-	if (Status st = put_gateway(o.gateways_fd(), o.ports_fd(), key, value); !st)
-		return st;
-	if (opts_.egress == Egress::bpf) {
-		steer_return_value ret{};
-		ret.out_ifindex = static_cast<uint32_t>(*pub);
-		ret.flags = value.flags;
-		ret.ike_port = opts_.ike_port;
-		ret.natt_port = opts_.natt_port;
-		ret.gateway_id = gateway_id;
-		ret.family = STEER_FAMILY_IPV4;
-		ret.address = key.address;
-		uint32_t ist = static_cast<uint32_t>(*target);
-		if (bpf_map_update_elem(o.returns_fd(), &ist, &ret, BPF_ANY) != 0)
-			return sys_error(errno, "update returns map", gateway_link(s));
-	}
-	return ns::run_in_netns(router, [&]() -> Status {
-		if (opts_.egress == Egress::bpf)
-			if (Status st = tc_attach(*target, TcDirection::ingress, o.return_fd()); !st)
-				return st;
-		return tc_attach(*pub, TcDirection::ingress, o.ingress_fd());
-	});
-}
-
-Result<ClassCounters> TwoSiteLab::counters_out(Side s) const
-{
-	if (!steer_[idx(s)])
-		return plain_error("steering not loaded", router_ns(s));
-	return read_counters(steer_[idx(s)]->stats_out_fd(), gateway_id);
-}
-
-Result<ClassCounters> TwoSiteLab::counters(Side s) const
-{
-	if (!steer_[idx(s)])
-		return plain_error("steering not loaded", router_ns(s));
-	return read_counters(steer_[idx(s)]->stats_fd(), gateway_id);
+	return {};
 }
 
 std::string TwoSiteLab::gateway_config(Side s) const
 {
 	const SiteAddresses &a = site(s);
 	std::ostringstream o;
-	o << "bpffs = \"" << bpffs_ << "/ipsec-steer\"\n\n"
+	o << "# Site " << (s == Side::a ? "A" : "B") << " of the two-site IKE lab (tools/ike/ike_lab.hpp).\n"
+	  << "bpffs = \"" << bpffs_mount_ << "/ipsec-steer\"\n\n"
 	  << "[[gateway]]\n"
 	  << "name = \"" << gateway_ns(s) << "\"\n"
 	  << "router_netns = \"" << router_ns(s) << "\"\n"
 	  << "public_interface = \"pub\"\n"
 	  << "public_address = \"" << a.public_address << "\"\n"
-	  << "link = \"" << a.link_prefix << ".0/30\"\n"
+	  << "link = \"" << a.link << "\"\n"
 	  << "ike_ports = [" << opts_.ike_port << ", " << opts_.natt_port << "]\n"
 	  << "egress = \"" << (opts_.egress == Egress::bpf ? "bpf" : "route") << "\"\n"
-	  << "routes = [ { local = \"" << a.subnet() << "\", remote = \""
-	  << site(other(s)).subnet() << "\" } ]\n";
+	  << "routes = [ { local = \"" << a.subnet << "\", remote = \"" << site(other(s)).subnet
+	  << "\" } ]\n";
 	return o.str();
+}
+
+// ---- the tool --------------------------------------------------------------
+
+std::string TwoSiteLab::steer_command(Side s, const std::string &args) const
+{
+	return quote(opts_.ipsec_steer) + " " + args + " -c " + quote(config_file(s));
+}
+
+Result<std::string> TwoSiteLab::steer(Side s, const std::string &args) const
+{
+	const std::string cmd = steer_command(s, args);
+	ToolRun r = run_tool(cmd, dir_ + "/ipsec-steer.err");
+	if (r.status != 0)
+		return plain_error(r.why(cmd));
+	return r.out;
+}
+
+Result<Counters> TwoSiteLab::counters(Side s) const
+{
+	auto out = steer(s, "stats --json");
+	if (!out)
+		return out.error();
+	try {
+		auto doc = nlohmann::json::parse(*out);
+		for (const auto &g : doc.at("gateways")) {
+			if (g.at("name").get<std::string>() != gateway_ns(s))
+				continue;
+			Counters c;
+			for (const auto &[cls, v] : g.at("in").items())
+				c.in[cls] = v.at("packets").get<uint64_t>();
+			for (const auto &[cls, v] : g.at("out").items())
+				c.out[cls] = v.at("packets").get<uint64_t>();
+			return c;
+		}
+		return plain_error("gateway " + gateway_ns(s) + " not in `stats --json`: " + *out);
+	} catch (const nlohmann::json::exception &e) {
+		return plain_error(std::string("`stats --json` output: ") + e.what() + ": " + *out);
+	}
+}
+
+Result<std::string> TwoSiteLab::status_problems(Side s) const
+{
+	const std::string cmd = steer_command(s, "status --json");
+	ToolRun r = run_tool(cmd, dir_ + "/ipsec-steer.err");
+	try {
+		auto doc = nlohmann::json::parse(r.out);
+		std::string problems;
+		for (const auto &g : doc.at("gateways"))
+			for (const auto &p : g.at("problems"))
+				problems += (problems.empty() ? "" : "; ") + p.get<std::string>();
+		if (problems.empty() && r.status != 0)
+			return plain_error(r.why(cmd));
+		return problems;
+	} catch (const nlohmann::json::exception &e) {
+		return plain_error(r.why(cmd) + " (stdout: " + r.out + ")");
+	}
+}
+
+Result<UdpInput> TwoSiteLab::router_udp_input(Side s) const
+{
+	auto text = capture("ip netns exec " + router_ns(s) + " cat /proc/net/snmp /proc/net/snmp6");
+	if (!text)
+		return text.error();
+	UdpInput u;
+	std::istringstream in(*text);
+	std::vector<std::string> udp_names;
+	for (std::string line; std::getline(in, line);) {
+		std::istringstream words(line);
+		std::string first;
+		words >> first;
+		if (first == "Udp:") {
+			// /proc/net/snmp: a line of names, then a line of values.
+			std::vector<std::string> row;
+			for (std::string w; words >> w;)
+				row.push_back(w);
+			if (udp_names.empty()) {
+				udp_names = row;
+				continue;
+			}
+			for (size_t i = 0; i < row.size() && i < udp_names.size(); i++) {
+				uint64_t v = std::stoull(row[i]);
+				if (udp_names[i] == "InDatagrams")
+					u.delivered += v;
+				else if (udp_names[i] == "NoPorts" || udp_names[i] == "IgnoredMulti")
+					u.no_port += v;
+				else if (udp_names[i] == "InErrors")
+					u.errors += v;
+			}
+		} else if (first.rfind("Udp6", 0) == 0) {
+			// /proc/net/snmp6: one "name value" pair a line.
+			uint64_t v = 0;
+			words >> v;
+			if (first == "Udp6InDatagrams")
+				u.delivered += v;
+			else if (first == "Udp6NoPorts" || first == "Udp6IgnoredMulti")
+				u.no_port += v;
+			else if (first == "Udp6InErrors")
+				u.errors += v;
+		}
+	}
+	if (udp_names.empty())
+		return plain_error("no Udp: lines in /proc/net/snmp", router_ns(s));
+	return u;
+}
+
+Result<std::string> TwoSiteLab::router_udp_sockets(Side s) const
+{
+	return capture("ip netns exec " + router_ns(s) + " ss -uanH");
+}
+
+// ---- teardown --------------------------------------------------------------
+
+Status TwoSiteLab::stop_charons()
+{
+	// Both at once: charon takes 1-2 s to shut down (it sends its
+	// DELETEs first).
+	std::string cmd, pids;
+	for (Side s : {Side::a, Side::b})
+		if (charon_[idx(s)])
+			cmd += "(" + quote(tools_dir() + "/charon-in-netns.sh") + " -k " + gateway_ns(s) + " " +
+			       quote(conf_dir(s)) + " || echo FAILED " + gateway_ns(s) + ") & ";
+	if (cmd.empty())
+		return {};
+	auto r = capture(cmd + "wait");
+	std::string problems;
+	if (!r || r->find("FAILED") != std::string::npos)
+		problems += " " + (r ? *r : r.error().message());
+	for (Side s : {Side::a, Side::b}) {
+		pid_t pid = std::exchange(charon_[idx(s)], 0);
+		if (pid && is_charon(pid))
+			problems += " charon " + std::to_string(pid) + " of " + gateway_ns(s) + " still runs";
+	}
+	return problems.empty() ? Status{} : plain_error("stop charon:" + problems);
+}
+
+std::string TwoSiteLab::leftovers() const
+{
+	std::string left;
+	auto note = [&](const std::string &what) { left += "\n  " + what; };
+	for (Side s : {Side::a, Side::b}) {
+		if (ns::netns_exists(gateway_ns(s)))
+			note("gateway namespace " + gateway_ns(s));
+		const std::string r = router_ns(s), ip = "ip -n " + r + " ";
+		if (!ns::netns_exists(r))
+			continue;
+		auto check = [&](const std::string &cmd, const std::string &needle, const std::string &what) {
+			auto out = capture(cmd);
+			if (!out)
+				note("cannot check " + what + ": " + out.error().message());
+			else if (needle.empty() ? !out->empty() : out->find(needle) != std::string::npos)
+				note(what + " in " + r + ":\n" + *out);
+		};
+		check(ip + "-o link show", "ist-", "ist-* link");
+		for (const std::string fam : {"-4", "-6"}) {
+			check(ip + fam + " -d rule show", " proto 87", "rule of protocol 87 (" + fam + ")");
+			check(ip + fam + " route show table all proto 87", "", "route of protocol 87 (" + fam + ")");
+		}
+		check("tc -n " + r + " filter show dev pub ingress", "ist_ingress", "tc filter ist_ingress on pub");
+		if (std::filesystem::exists(bpffs_mount_ + "/ipsec-steer/" + r))
+			note("pin directory " + bpffs_mount_ + "/ipsec-steer/" + r);
+	}
+	// Every bpffs mount has the kernel's own maps.debug and progs.debug
+	// (bpf_preload) at its root; anything else pinned is the tool's.
+	const std::set<std::string> kernels = {bpffs_mount_ + "/maps.debug", bpffs_mount_ + "/progs.debug"};
+	std::error_code ec;
+	for (auto it = std::filesystem::recursive_directory_iterator(bpffs_mount_, ec);
+	     !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+		if (!it->is_directory() && !kernels.count(it->path().string()))
+			note("pinned object " + it->path().string());
+	return left;
+}
+
+Status TwoSiteLab::teardown()
+{
+	if (torn_down_)
+		return {};
+	torn_down_ = true;
+	std::string problems;
+	if (Status st = stop_charons(); !st)
+		problems += "\n" + st.error().message();
+	if (down_needed_) {
+		const auto start = Clock::now();
+		for (Side s : {Side::a, Side::b})
+			if (auto r = steer(s, "down"); !r)
+				problems += "\n" + r.error().message();
+		down_time_ = Clock::now() - start;
+	}
+	if (bpffs_mounted_)
+		if (std::string left = leftovers(); !left.empty())
+			problems += "\nleft after `ipsec-steer down`:" + left;
+	return problems.empty() ? Status{} : plain_error("stopping the lab:" + problems);
 }
 
 // ---- IKE -------------------------------------------------------------------
@@ -431,13 +572,15 @@ Status TwoSiteLab::start_ike()
 		const SiteAddresses &a = site(s);
 		const SiteAddresses &remote = site(other(s));
 		std::string site_cmd = quote(tools + "/site.sh") + " -d " + quote(conf_dir(s)) + " -l " +
-				       a.public_address + " -r " + remote.public_address + " -L " +
-				       a.subnet() + " -R " + remote.subnet() + " -k " + quote(opts_.psk) + " -a " + a.gateway_lan() +
+				       a.public_address + " -r " + remote.public_address + " -L " + a.subnet +
+				       " -R " + remote.subnet + " -k " + quote(opts_.psk) + " -a " + a.gateway_lan +
 				       " -p " + std::to_string(opts_.ike_port) + "," +
 				       std::to_string(opts_.natt_port) + " >/dev/null";
 		if (Status st = lab::sh(site_cmd); !st)
 			return st;
-		auto pid = capture(quote(tools + "/charon-in-netns.sh") + " " + gateway_ns(s) + " " +
+		// charon enters the gateway with `ipsec-steer exec`.
+		auto pid = capture("IPSEC_STEER=" + quote(opts_.ipsec_steer) + " " +
+				   quote(tools + "/charon-in-netns.sh") + " " + gateway_ns(s) + " " +
 				   quote(conf_dir(s)));
 		if (!pid)
 			return pid.error();

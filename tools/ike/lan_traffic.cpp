@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <netinet/icmp6.h>
 #include <netinet/ip_icmp.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -33,14 +34,31 @@ Result<Fd> socket_in(const std::string &netns, int domain, int type, int proto)
 	return Result<Fd>(std::move(fd));
 }
 
-Result<sockaddr_in> ipv4(const std::string &addr, uint16_t port)
+// An IPv4 or IPv6 socket address of `addr` (numeric) and `port`.
+struct SockAddr {
+	sockaddr_storage ss{};
+	socklen_t len = 0;
+	int family() const { return ss.ss_family; }
+	const sockaddr *get() const { return reinterpret_cast<const sockaddr *>(&ss); }
+};
+
+Result<SockAddr> sock_addr(const std::string &addr, uint16_t port)
 {
-	sockaddr_in sa{};
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons(port);
-	if (inet_pton(AF_INET, addr.c_str(), &sa.sin_addr) != 1)
-		return plain_error("not an IPv4 address", addr);
-	return sa;
+	SockAddr a;
+	auto *v4 = reinterpret_cast<sockaddr_in *>(&a.ss);
+	auto *v6 = reinterpret_cast<sockaddr_in6 *>(&a.ss);
+	if (inet_pton(AF_INET, addr.c_str(), &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons(port);
+		a.len = sizeof(*v4);
+	} else if (inet_pton(AF_INET6, addr.c_str(), &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons(port);
+		a.len = sizeof(*v6);
+	} else {
+		return plain_error("not an IP address", addr);
+	}
+	return a;
 }
 
 uint16_t inet_checksum(const uint8_t *p, size_t n)
@@ -66,23 +84,30 @@ int remaining_ms(Clock::time_point deadline)
 Result<int> ping(const std::string &netns, const std::string &dst, int count,
 		 std::chrono::milliseconds wait)
 {
-	auto fd = socket_in(netns, AF_INET, SOCK_RAW, IPPROTO_ICMP);
-	if (!fd)
-		return fd.error();
-	auto to = ipv4(dst, 0);
+	auto to = sock_addr(dst, 0);
 	if (!to)
 		return to.error();
+	const bool v6 = to->family() == AF_INET6;
+	// ICMPv6 raw sockets get no IP header and have the kernel fill in the
+	// checksum (it covers a pseudo-header); ICMP ones are read with theirs.
+	auto fd = socket_in(netns, to->family(), SOCK_RAW, v6 ? int{IPPROTO_ICMPV6} : int{IPPROTO_ICMP});
+	if (!fd)
+		return fd.error();
+	const uint8_t echo = v6 ? uint8_t{ICMP6_ECHO_REQUEST} : uint8_t{ICMP_ECHO};
+	const uint8_t reply = v6 ? uint8_t{ICMP6_ECHO_REPLY} : uint8_t{ICMP_ECHOREPLY};
 	const uint16_t id = static_cast<uint16_t>(::getpid() ^ 0x5157);
 	int replies = 0;
 	for (int seq = 1; seq <= count; seq++) {
-		uint8_t req[64] = {ICMP_ECHO, 0};
+		uint8_t req[64] = {echo, 0};
 		req[4] = id >> 8, req[5] = id & 0xff, req[6] = seq >> 8, req[7] = seq & 0xff;
 		for (size_t i = 8; i < sizeof(req); i++)
 			req[i] = static_cast<uint8_t>(i);
-		uint16_t sum = inet_checksum(req, sizeof(req));
-		req[2] = sum >> 8, req[3] = sum & 0xff;
-		if (::sendto(fd->get(), req, sizeof(req), 0, reinterpret_cast<const sockaddr *>(&*to),
-			     sizeof(*to)) != static_cast<ssize_t>(sizeof(req)))
+		if (!v6) {
+			uint16_t sum = inet_checksum(req, sizeof(req));
+			req[2] = sum >> 8, req[3] = sum & 0xff;
+		}
+		if (::sendto(fd->get(), req, sizeof(req), 0, to->get(), to->len) !=
+		    static_cast<ssize_t>(sizeof(req)))
 			return sys_error(errno, "send ICMP echo", dst);
 		auto deadline = Clock::now() + wait;
 		for (;;) {
@@ -91,13 +116,11 @@ Result<int> ping(const std::string &netns, const std::string &dst, int count,
 				break;
 			uint8_t buf[1500];
 			ssize_t n = ::recv(fd->get(), buf, sizeof(buf), 0);
-			if (n < 20)
-				continue;
-			size_t hl = static_cast<size_t>(buf[0] & 0x0f) * 4;
-			if (static_cast<size_t>(n) < hl + 8)
+			size_t hl = v6 ? 0 : static_cast<size_t>(buf[0] & 0x0f) * 4;
+			if (n < 8 || static_cast<size_t>(n) < hl + 8)
 				continue;
 			const uint8_t *icmp = buf + hl;
-			if (icmp[0] == ICMP_ECHOREPLY && (icmp[4] << 8 | icmp[5]) == id &&
+			if (icmp[0] == reply && (icmp[4] << 8 | icmp[5]) == id &&
 			    (icmp[6] << 8 | icmp[7]) == seq) {
 				replies++;
 				break;
@@ -124,15 +147,15 @@ Result<TransferResult> tcp_transfer(const std::string &from_ns, const std::strin
 	const auto start = Clock::now();
 	const auto deadline = start + timeout;
 	const std::string data = transfer_pattern(marker, bytes);
-	auto addr = ipv4(dst, port);
+	auto addr = sock_addr(dst, port);
 	if (!addr)
 		return addr.error();
-	auto listener = socket_in(to_ns, AF_INET, SOCK_STREAM, 0);
+	auto listener = socket_in(to_ns, addr->family(), SOCK_STREAM, 0);
 	if (!listener)
 		return listener.error();
 	int one = 1;
 	::setsockopt(listener->get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (::bind(listener->get(), reinterpret_cast<const sockaddr *>(&*addr), sizeof(*addr)) != 0 ||
+	if (::bind(listener->get(), addr->get(), addr->len) != 0 ||
 	    ::listen(listener->get(), 1) != 0)
 		return sys_error(errno, "listen", dst + ":" + std::to_string(port));
 
@@ -167,14 +190,14 @@ Result<TransferResult> tcp_transfer(const std::string &from_ns, const std::strin
 		return r;
 	});
 
-	auto client = socket_in(from_ns, AF_INET, SOCK_STREAM, 0);
+	auto client = socket_in(from_ns, addr->family(), SOCK_STREAM, 0);
 	if (!client)
 		return client.error();
 	timeval tv{static_cast<time_t>(timeout.count() / 1000),
 		   static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
 	::setsockopt(client->get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	Status sent;
-	if (::connect(client->get(), reinterpret_cast<const sockaddr *>(&*addr), sizeof(*addr)) != 0) {
+	if (::connect(client->get(), addr->get(), addr->len) != 0) {
 		sent = sys_error(errno, "connect", dst + ":" + std::to_string(port));
 	} else {
 		for (size_t off = 0; off < data.size();) {

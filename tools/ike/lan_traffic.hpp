@@ -1,5 +1,6 @@
 // Traffic between LAN hosts of a lab, from C++ (no ping or netcat needed):
-// ICMP echo and a checked TCP transfer, each socket opened in its namespace.
+// ICMP (ICMPv6) echo and a checked TCP transfer, IPv4 or IPv6 as the
+// destination address says, each socket opened in its namespace.
 #pragma once
 
 #include <chrono>
