@@ -174,6 +174,14 @@ Status down_router(const std::string &bpffs, const std::string &router,
 
 } // namespace
 
+Status down_router_everything(const std::string &bpffs, const std::string &pin_dir_name)
+{
+	std::string router = router_of_dir(pin_dir_name);
+	if (!router.empty() && !ns::netns_exists(router))
+		return {};
+	return down_router(bpffs, router, {}, true);
+}
+
 Status down(const config::Config &cfg, bool all)
 {
 	std::map<std::string, std::vector<const config::Gateway *>> by_router;

@@ -17,4 +17,8 @@ Status up(const config::Config &cfg);
 // tool owns (found by link aliases, route protocol and pins), config or not.
 Status down(const config::Config &cfg, bool all);
 
+// Everything this tool owns in the router namespace whose pin directory
+// under bpffs is pin_dir_name ("host" = the namespace the tool runs in).
+Status down_router_everything(const std::string &bpffs, const std::string &pin_dir_name);
+
 } // namespace steer

@@ -5,6 +5,7 @@
 #include <linux/rtnetlink.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -175,6 +176,15 @@ Status up(const config::Config &cfg)
 	for (const auto &[router, group] : by_router)
 		if (Status st = up_router(cfg.bpffs, router, group); !st)
 			return st;
+	// Router namespaces the config no longer names at all keep nothing.
+	std::error_code ec;
+	for (const auto &e : std::filesystem::directory_iterator(cfg.bpffs, ec)) {
+		std::string name = e.path().filename();
+		if (!e.is_directory() || by_router.count(name == "host" ? "" : name))
+			continue;
+		if (Status st = down_router_everything(cfg.bpffs, name); !st)
+			return st;
+	}
 	return apply_host_firewall(cfg);
 }
 

@@ -242,6 +242,19 @@ TEST_F(Lifecycle, UpRemovesGatewaysTheConfigNoLongerNames)
 	lab::delete_netns(other);
 }
 
+TEST_F(Lifecycle, UpWithNoGatewaysLeftRemovesTheRouterNamespacesObjects)
+{
+	write_config();
+	ASSERT_TRUE(up(cfg).ok());
+	config::Config none;
+	none.bpffs = cfg.bpffs;
+	ASSERT_TRUE(up(none).ok());
+	EXPECT_FALSE(std::filesystem::exists("/run/netns/" + gw));
+	EXPECT_EQ(capture("ip -n " + router + " route show table all proto 87"), "");
+	EXPECT_EQ(capture("tc -n " + router + " filter show dev pub ingress"), "");
+	EXPECT_FALSE(std::filesystem::exists(bpffs + "/ipsec-steer/" + router));
+}
+
 TEST_F(Lifecycle, ChangedMacAndLostNeighbourAreRepaired)
 {
 	write_config();

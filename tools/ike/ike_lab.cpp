@@ -357,7 +357,7 @@ std::string TwoSiteLab::gateway_config(Side s) const
 	const SiteAddresses &a = site(s);
 	std::ostringstream o;
 	o << "# Site " << (s == Side::a ? "A" : "B") << " of the two-site IKE lab (tools/ike/ike_lab.hpp).\n"
-	  << "bpffs = \"" << bpffs_mount_ << "/ipsec-steer\"\n\n"
+	  << "bpffs = \"" << pin_root(s) << "\"\n\n"
 	  << "[[gateway]]\n"
 	  << "name = \"" << gateway_ns(s) << "\"\n"
 	  << "router_netns = \"" << router_ns(s) << "\"\n"
@@ -528,8 +528,8 @@ std::string TwoSiteLab::leftovers() const
 			check(ip + fam + " route show table all proto 87", "", "route of protocol 87 (" + fam + ")");
 		}
 		check("tc -n " + r + " filter show dev pub ingress", "ist_ingress", "tc filter ist_ingress on pub");
-		if (std::filesystem::exists(bpffs_mount_ + "/ipsec-steer/" + r))
-			note("pin directory " + bpffs_mount_ + "/ipsec-steer/" + r);
+		if (std::filesystem::exists(pin_root(s) + "/" + r))
+			note("pin directory " + pin_root(s) + "/" + r);
 	}
 	// Every bpffs mount has the kernel's own maps.debug and progs.debug
 	// (bpf_preload) at its root; anything else pinned is the tool's.

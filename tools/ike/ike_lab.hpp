@@ -149,6 +149,8 @@ public:
 	const TwoSiteOptions &options() const { return opts_; }
 	const SiteAddresses &site(Side s) const { return sites_[idx(s)]; }
 	std::string router_ns(Side s) const { return ns_.name(s == Side::a ? "ra" : "rb"); }
+	// Each site is its own machine: its own pin tree, which `up` owns whole.
+	std::string pin_root(Side s) const { return bpffs_mount_ + (s == Side::a ? "/site-a" : "/site-b") + "/ipsec-steer"; }
 	std::string lan_ns(Side s) const { return ns_.name(s == Side::a ? "la" : "lb"); }
 	std::string gateway_ns(Side s) const { return ns_.name(s == Side::a ? "a" : "b"); }
 	std::string conf_dir(Side s) const { return dir_ + (s == Side::a ? "/a" : "/b"); }
