@@ -1,17 +1,25 @@
-// `check`: the config, then the environment the config needs. Every
-// problem is printed with its fix; nothing is changed.
+// `check`: the config, then the environment the config needs, then the
+// nftables rulesets of the namespaces the config manages (other tools'
+// NAT and accept rules that defeat IPsec). Every problem is printed with
+// its fix; nothing is changed.
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 #include "cli.hpp"
 #include "commands.hpp"
 #include "config.hpp"
 #include "environment.hpp"
+#include "inspect.hpp"
+#include "netns.hpp"
 #include "pins.hpp"
+#include "plan.hpp"
 
 namespace steer {
 
@@ -20,6 +28,7 @@ namespace {
 struct Problem {
 	std::string what;
 	std::string fix;
+	std::string rule = {};  // the offending rule, when there is one
 };
 
 // Effective capability bits of this process, from /proc/self/status.
@@ -33,9 +42,10 @@ uint64_t effective_caps()
 	return 0;
 }
 
+constexpr int cap_net_admin = 12, cap_sys_admin = 21, cap_bpf = 39;
+
 void check_privileges(std::vector<Problem> &out)
 {
-	constexpr int cap_net_admin = 12, cap_sys_admin = 21, cap_bpf = 39;
 	uint64_t caps = effective_caps();
 	if (!(caps & (1ull << cap_net_admin)))
 		out.push_back({"missing CAP_NET_ADMIN", "run as root or grant CAP_NET_ADMIN"});
@@ -50,6 +60,69 @@ void check_kernel(const config::Config &cfg, std::vector<Problem> &out)
 			       "use a kernel built with CONFIG_DEBUG_INFO_BTF=y"});
 	if (Status st = check_bpffs(cfg.bpffs); !st)
 		out.push_back({st.error().message(), "mount -t bpf bpf /sys/fs/bpf"});
+}
+
+// The probe runs in a namespace of its own, made for it on a thread and
+// gone with the thread, so not even an aborted batch reaches a namespace
+// we check; where unshare is refused it runs here (it commits nothing).
+Result<nft::Features> probe_features_isolated()
+{
+	std::optional<Result<nft::Features>> got;
+	std::thread t([&] {
+		if (::unshare(CLONE_NEWNET) != 0)
+			return;
+		got.emplace(nft::probe_features());
+	});
+	t.join();
+	return got ? *got : nft::probe_features();
+}
+
+void add_findings(const std::vector<nft::Finding> &found, const std::string &where, std::vector<Problem> &out)
+{
+	for (const auto &f : found)
+		out.push_back({f.problem + where, f.fix, f.rule});
+}
+
+// Our own namespace ("") and each gateway namespace: every NAT rule that
+// would catch IPsec-bound traffic, and accepts of the namespace's
+// ipsec_only services (none: that audit is skipped).
+void audit_netns(const std::string &netns, const std::vector<config::Service> &ipsec_only,
+	std::vector<Problem> &out)
+{
+	const std::string where = netns.empty() ? "" : " (in namespace " + netns + ")";
+	std::vector<nft::Finding> found;
+	Status st = ns::run_in_netns(netns, [&]() -> Status {
+		auto rs = nft::read_ruleset();
+		if (!rs)
+			return rs.error();
+		found = nft::audit_nat(*rs);
+		auto accepts = nft::audit_ipsec_only(*rs, ipsec_only);
+		found.insert(found.end(), accepts.begin(), accepts.end());
+		return {};
+	});
+	if (!st) {
+		out.push_back({"cannot read the nftables ruleset" + where + ": " + st.error().message(),
+			"load nf_tables (modprobe nf_tables) and run as root"});
+		return;
+	}
+	add_findings(found, where, out);
+}
+
+void check_firewalls(const config::Config &cfg, std::vector<Problem> &out)
+{
+	auto features = probe_features_isolated();
+	if (!features)
+		out.push_back({"cannot probe nf_tables: " + features.error().message(),
+			"load nf_tables (modprobe nf_tables) and run as root"});
+	else
+		add_findings(nft::audit_features(*features), "", out);
+	audit_netns("", cfg.firewall ? cfg.firewall->ipsec_only : std::vector<config::Service>{}, out);
+	for (const auto &p : plan_gateways(cfg)) {
+		if (!ns::netns_exists(p.netns))
+			continue;  // not up yet: nothing of anyone's there to check
+		const auto &gw = *p.gateway;
+		audit_netns(p.netns, gw.firewall ? gw.firewall->ipsec_only : std::vector<config::Service>{}, out);
+	}
 }
 
 } // namespace
@@ -69,8 +142,15 @@ int cmd_check(const CommandOptions &o)
 	check_privileges(problems);
 	if (!cfg->gateways.empty())
 		check_kernel(*cfg, problems);
-	for (const auto &p : problems)
-		std::fprintf(stderr, "problem: %s\n  fix: %s\n", p.what.c_str(), p.fix.c_str());
+	// Reading rulesets needs CAP_NET_ADMIN, already reported when missing.
+	if (effective_caps() & (1ull << cap_net_admin))
+		check_firewalls(*cfg, problems);
+	for (const auto &p : problems) {
+		std::fprintf(stderr, "problem: %s\n", p.what.c_str());
+		if (!p.rule.empty())
+			std::fprintf(stderr, "  rule: %s\n", p.rule.c_str());
+		std::fprintf(stderr, "  fix: %s\n", p.fix.c_str());
+	}
 	if (!problems.empty())
 		return exit_failure;
 	std::printf("%s: ok (%zu gateways)\n", o.config_path.c_str(), cfg->gateways.size());

@@ -9,7 +9,7 @@ build-essential cmake pkg-config clang-14 bpftool
 libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
 libnftnl-dev libmnl-dev libnl-3-dev libnl-route-3-dev
 libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libgtest-dev
-iproute2 nftables tcpdump procps
+iproute2 nftables iptables tcpdump procps
 strongswan-charon strongswan-swanctl libcharon-extra-plugins
 "
 
