@@ -413,5 +413,83 @@ TEST_F(NftNetns, ClearVxlanIsDroppedAndCountedIkePasses)
 	EXPECT_NE(listing().find("udp dport 8472 counter packets 1 bytes 29 drop"), std::string::npos) << listing();
 }
 
+// Through the seed's table: raw ESP reaches the host, and the masquerade
+// rule rewrites a pod's ordinary flow leaving on a non-docker0 interface.
+//
+//   pod ns 172.16.1.2 --- 172.16.1.1 [host ns: table, forwarding] 10.77.0.2 --- 10.77.0.1 peer ns
+TEST_F(NftNetns, EspIsAcceptedAndAPodFlowIsMasqueraded)
+{
+	const std::string peer = "istnftq" + std::to_string(::getpid());
+	const std::string pod = "istnftd" + std::to_string(::getpid());
+	struct Cleanup {
+		std::vector<std::string> names;
+		~Cleanup()
+		{
+			for (const auto &n : names)
+				sh("ip netns del " + n);
+		}
+	} cleanup{{peer, pod}};
+	for (const std::string &c : {
+		     "ip netns add " + peer, "ip netns add " + pod,
+		     "ip link add istnftw0 netns " + peer + " type veth peer name istnftw1 netns " + ns,
+		     "ip link add istnftp0 netns " + pod + " type veth peer name istnftp1 netns " + ns,
+		     "ip -n " + peer + " addr add 10.77.0.1/24 dev istnftw0",
+		     "ip -n " + ns + " addr add 10.77.0.2/24 dev istnftw1",
+		     "ip -n " + pod + " addr add 172.16.1.2/24 dev istnftp0",
+		     "ip -n " + ns + " addr add 172.16.1.1/24 dev istnftp1",
+		     "ip -n " + peer + " link set istnftw0 up", "ip -n " + ns + " link set istnftw1 up",
+		     "ip -n " + pod + " link set istnftp0 up", "ip -n " + ns + " link set istnftp1 up",
+		     "ip -n " + pod + " route add default via 172.16.1.1",
+		     "ip netns exec " + ns + " sysctl -qw net.ipv4.ip_forward=1",
+	     }) {
+		Cmd r = sh(c);
+		ASSERT_EQ(r.rc, 0) << c << ": " << r.out;
+	}
+	expect_ok(apply(golden_cases().at(0).ruleset));
+	Fd esp_rx, udp_rx;
+	expect_ok(in_ns(ns, [&]() -> Status {
+		esp_rx.reset(::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ESP));
+		timeval tv{0, 300000};
+		::setsockopt(esp_rx.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		return esp_rx.valid() ? Status{} : sys_error(errno, "raw ESP socket");
+	}));
+	expect_ok(in_ns(peer, [&]() -> Status {
+		udp_rx.reset(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+		sockaddr_in a{};
+		a.sin_family = AF_INET;
+		a.sin_port = htons(9999);
+		timeval tv{0, 500000};
+		::setsockopt(udp_rx.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (::bind(udp_rx.get(), reinterpret_cast<sockaddr *>(&a), sizeof(a)) != 0)
+			return sys_error(errno, "bind 9999");
+		Fd s(::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ESP));
+		sockaddr_in to{};
+		to.sin_family = AF_INET;
+		inet_pton(AF_INET, "10.77.0.2", &to.sin_addr);
+		const unsigned char esp[16] = {0, 0, 0x12, 0x34, 0, 0, 0, 1};
+		if (::sendto(s.get(), esp, sizeof(esp), 0, reinterpret_cast<sockaddr *>(&to), sizeof(to)) < 0)
+			return sys_error(errno, "send ESP");
+		return {};
+	}));
+	expect_ok(in_ns(pod, [&]() -> Status {
+		Fd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+		sockaddr_in to{};
+		to.sin_family = AF_INET;
+		to.sin_port = htons(9999);
+		inet_pton(AF_INET, "10.77.0.1", &to.sin_addr);
+		if (::sendto(s.get(), "pod", 3, 0, reinterpret_cast<sockaddr *>(&to), sizeof(to)) != 3)
+			return sys_error(errno, "send from pod");
+		return {};
+	}));
+	char buf[64];
+	EXPECT_GT(::recv(esp_rx.get(), buf, sizeof(buf), 0), 0) << "ESP must be accepted";
+	sockaddr_in from{};
+	socklen_t len = sizeof(from);
+	ASSERT_EQ(::recvfrom(udp_rx.get(), buf, sizeof(buf), 0, reinterpret_cast<sockaddr *>(&from), &len), 3);
+	char text[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &from.sin_addr, text, sizeof(text));
+	EXPECT_STREQ(text, "10.77.0.2") << "the pod's flow leaves masqueraded";
+}
+
 } // namespace
 } // namespace steer::nft
