@@ -50,17 +50,24 @@ Result<PublicSide> read_public_side(const std::string &router_netns, const std::
 {
 	PublicSide pub;
 	Status st = ns::run_in_netns(router_netns, [&]() -> Status {
-		auto link = need_link(ifname);
-		if (!link)
-			return plain_error("public_interface " + ifname + " does not exist" +
+		auto here = read_public_side_here(ifname);
+		if (!here)
+			return plain_error(here.error().what +
 					   (router_netns.empty() ? "" : " in namespace " + router_netns));
-		pub.ifindex = link->ifindex;
-		pub.mac = link->mac;
+		pub = *here;
 		return {};
 	});
 	if (!st)
 		return st.error();
 	return pub;
+}
+
+Result<PublicSide> read_public_side_here(const std::string &ifname)
+{
+	auto link = need_link(ifname);
+	if (!link)
+		return plain_error("public_interface " + ifname + " does not exist");
+	return PublicSide{link->ifindex, link->mac};
 }
 
 // Runs in the router namespace.

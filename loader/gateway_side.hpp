@@ -19,6 +19,8 @@ struct PublicSide {
 };
 
 Result<PublicSide> read_public_side(const std::string &router_netns, const std::string &ifname);
+// The same, in the calling thread's namespace (already the router's).
+Result<PublicSide> read_public_side_here(const std::string &ifname);
 
 // Creates the namespace and the veth pair when missing (or broken), then
 // makes everything inside the namespace match. Returns the router end's

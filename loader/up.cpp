@@ -25,7 +25,8 @@ namespace steer {
 
 namespace {
 
-// Everything `up` learned about one gateway on its way.
+// Everything `up` learned about one gateway on its way. Runs in the router
+// namespace, so nothing here switches namespaces again.
 struct Placed {
 	const GatewayPlan *plan;
 	PublicSide pub;
@@ -34,7 +35,7 @@ struct Placed {
 
 Result<Placed> place_gateway(const GatewayPlan &p)
 {
-	auto pub = read_public_side(p.gateway->router_netns, p.gateway->public_interface);
+	auto pub = read_public_side_here(p.gateway->public_interface);
 	if (!pub)
 		return pub.error();
 	auto ist = ensure_gateway_link(p);

@@ -67,11 +67,12 @@ struct {
 	__type(value, struct steer_decision);
 } decision SEC(".maps");
 
-static __always_inline void steer_count(__u32 gateway_id, __u32 class_id,
-					__u32 bytes)
+/* Adds one frame to a counter of stats or stats_out. */
+static __always_inline void count_in(void *stats_map, __u32 gateway_id,
+				     __u32 class_id, __u32 bytes)
 {
 	__u32 idx = gateway_id * STEER_CLASS_MAX + class_id;
-	struct steer_counter *c = bpf_map_lookup_elem(&stats, &idx);
+	struct steer_counter *c = bpf_map_lookup_elem(stats_map, &idx);
 
 	if (c) {
 		c->packets++;
@@ -79,17 +80,8 @@ static __always_inline void steer_count(__u32 gateway_id, __u32 class_id,
 	}
 }
 
-static __always_inline void steer_count_out(__u32 gateway_id, __u32 class_id,
-					    __u32 bytes)
-{
-	__u32 idx = gateway_id * STEER_CLASS_MAX + class_id;
-	struct steer_counter *c = bpf_map_lookup_elem(&stats_out, &idx);
-
-	if (c) {
-		c->packets++;
-		c->bytes += bytes;
-	}
-}
+#define steer_count(gw, cls, bytes) count_in(&stats, gw, cls, bytes)
+#define steer_count_out(gw, cls, bytes) count_in(&stats_out, gw, cls, bytes)
 
 static __always_inline int steer_port_configured(__u16 port)
 {

@@ -19,6 +19,7 @@
 #include "harness.hpp"
 #include "lab.hpp"
 #include "packet_builder.hpp"
+#include "plan.hpp"
 #include "reconcile.hpp"
 #include "tc_attach.hpp"
 
@@ -190,7 +191,7 @@ TEST_F(Lifecycle, DownLeavesNothing)
 	ASSERT_TRUE(down(cfg, false).ok());
 	EXPECT_FALSE(std::filesystem::exists("/run/netns/" + gw));
 	EXPECT_EQ(capture("ip -n " + router + " link show ist-" + gw).find("ist-" + gw + "@"), std::string::npos);
-	EXPECT_EQ(capture("ip -n " + router + " rule").find("lookup 3"), std::string::npos);
+	EXPECT_EQ(capture("ip -n " + router + " rule").find(std::to_string(rule_priority) + ":"), std::string::npos);
 	EXPECT_EQ(capture("ip -n " + router + " route show table all proto 87"), "");
 	EXPECT_EQ(capture("tc -n " + router + " filter show dev pub ingress").find("ist_ingress"),
 		  std::string::npos);
@@ -234,8 +235,7 @@ TEST_F(Lifecycle, UpRemovesGatewaysTheConfigNoLongerNames)
 	ASSERT_TRUE(up(cfg).ok());
 	std::string other = gw;
 	gw = gw + "b";
-	write_config();
-	cfg.gateways[0].public_address = cfg.gateways[0].public_address; // same P, new name
+	write_config(); // the same public address under a new name
 	ASSERT_TRUE(up(cfg).ok());
 	EXPECT_FALSE(std::filesystem::exists("/run/netns/" + other));
 	EXPECT_TRUE(std::filesystem::exists("/run/netns/" + gw));
@@ -332,7 +332,7 @@ TEST_F(Lifecycle, AddressNotOnTheInterfaceIsAConfigErrorAndTouchesNothing)
 	EXPECT_NE(out.find(path + ":5:18: public_address 203.0.113.77 is not an address of pub"), std::string::npos) << out;
 	EXPECT_FALSE(std::filesystem::exists("/run/netns/" + gw));
 	EXPECT_EQ(capture("ip -n " + router + " route show table all proto 87"), "");
-	EXPECT_EQ(capture("ip -n " + router + " rule").find("5491:"), std::string::npos);
+	EXPECT_EQ(capture("ip -n " + router + " rule").find(std::to_string(rule_priority) + ":"), std::string::npos);
 	EXPECT_EQ(capture("tc -n " + router + " filter show dev pub ingress"), "");
 	EXPECT_FALSE(std::filesystem::exists(bpffs + "/ipsec-steer"));
 }
