@@ -46,24 +46,10 @@ Status sysctl(const std::string &netns, const std::string &key, const std::strin
 	});
 }
 
-std::string quote(const std::string &s)
-{
-	std::string out = "'";
-	for (char c : s)
-		out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-	return out + "'";
-}
-
 std::string read_text(const std::string &path)
 {
 	std::ifstream f(path);
 	return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-
-bool is_charon(pid_t pid)
-{
-	std::string comm = read_text("/proc/" + std::to_string(pid) + "/comm");
-	return comm == "charon\n";
 }
 
 // What one run of the tool printed, and how it ended.
@@ -96,6 +82,14 @@ ToolRun run_tool(const std::string &cmd, const std::string &err_file)
 }
 
 } // namespace
+
+std::string quote(const std::string &s)
+{
+	std::string out = "'";
+	for (char c : s)
+		out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+	return out + "'";
+}
 
 std::array<SiteAddresses, 2> lab_addresses(Family f)
 {
@@ -368,6 +362,8 @@ std::string TwoSiteLab::gateway_config(Side s) const
 	  << "egress = \"" << (opts_.egress == Egress::bpf ? "bpf" : "route") << "\"\n"
 	  << "routes = [ { local = \"" << a.subnet << "\", remote = \"" << site(other(s)).subnet
 	  << "\" } ]\n";
+	if (!opts_.gateway_firewall.empty())
+		o << "\n[gateway.firewall]\n" << opts_.gateway_firewall << "\n";
 	return o.str();
 }
 
@@ -482,29 +478,6 @@ Result<std::string> TwoSiteLab::router_udp_sockets(Side s) const
 
 // ---- teardown --------------------------------------------------------------
 
-Status TwoSiteLab::stop_charons()
-{
-	// Both at once: charon takes 1-2 s to shut down (it sends its
-	// DELETEs first).
-	std::string cmd, pids;
-	for (Side s : {Side::a, Side::b})
-		if (charon_[idx(s)])
-			cmd += "(" + quote(tools_dir() + "/charon-in-netns.sh") + " -k " + gateway_ns(s) + " " +
-			       quote(conf_dir(s)) + " || echo FAILED " + gateway_ns(s) + ") & ";
-	if (cmd.empty())
-		return {};
-	auto r = capture(cmd + "wait");
-	std::string problems;
-	if (!r || r->find("FAILED") != std::string::npos)
-		problems += " " + (r ? *r : r.error().message());
-	for (Side s : {Side::a, Side::b}) {
-		pid_t pid = std::exchange(charon_[idx(s)], 0);
-		if (pid && is_charon(pid))
-			problems += " charon " + std::to_string(pid) + " of " + gateway_ns(s) + " still runs";
-	}
-	return problems.empty() ? Status{} : plain_error("stop charon:" + problems);
-}
-
 std::string TwoSiteLab::leftovers() const
 {
 	std::string left;
@@ -548,7 +521,7 @@ Status TwoSiteLab::teardown()
 		return {};
 	torn_down_ = true;
 	std::string problems;
-	if (Status st = stop_charons(); !st)
+	if (Status st = stop_daemons(); !st)
 		problems += "\n" + st.error().message();
 	if (down_needed_) {
 		const auto start = Clock::now();
@@ -564,82 +537,5 @@ Status TwoSiteLab::teardown()
 }
 
 // ---- IKE -------------------------------------------------------------------
-
-Status TwoSiteLab::start_ike()
-{
-	const std::string tools = tools_dir();
-	for (Side s : {Side::a, Side::b}) {
-		const SiteAddresses &a = site(s);
-		const SiteAddresses &remote = site(other(s));
-		std::string site_cmd = quote(tools + "/site.sh") + " -d " + quote(conf_dir(s)) + " -l " +
-				       a.public_address + " -r " + remote.public_address + " -L " + a.subnet +
-				       " -R " + remote.subnet + " -k " + quote(opts_.psk) + " -a " + a.gateway_lan +
-				       " -p " + std::to_string(opts_.ike_port) + "," +
-				       std::to_string(opts_.natt_port) + " >/dev/null";
-		if (Status st = lab::sh(site_cmd); !st)
-			return st;
-		// charon enters the gateway with `ipsec-steer exec`.
-		auto pid = capture("IPSEC_STEER=" + quote(opts_.ipsec_steer) + " " +
-				   quote(tools + "/charon-in-netns.sh") + " " + gateway_ns(s) + " " +
-				   quote(conf_dir(s)));
-		if (!pid)
-			return pid.error();
-		charon_[idx(s)] = static_cast<pid_t>(std::stol(*pid));
-	}
-	return {};
-}
-
-Status TwoSiteLab::swanctl(Side s, const std::string &args) const
-{
-	auto out = capture("swanctl " + args + " --uri " + vici_uri(s));
-	if (!out)
-		return plain_error(out.error().message() + "\n--- charon.log:\n" +
-				   capture("tail -n 30 " + quote(conf_dir(s) + "/charon.log")).value());
-	return {};
-}
-
-Result<int> TwoSiteLab::ike_sa_count(Side s) const
-{
-	// --raw prints one line per vici event: one list-sa event per IKE_SA.
-	auto out = capture("swanctl --list-sas --raw --uri " + vici_uri(s));
-	if (!out)
-		return out.error();
-	int n = 0;
-	std::istringstream in(*out);
-	for (std::string line; std::getline(in, line);)
-		if (line.rfind("list-sa event", 0) == 0)
-			n++;
-	return n;
-}
-
-Status TwoSiteLab::initiate(Side s)
-{
-	if (Status st = swanctl(s, "--initiate --child " + connection(s) + " --timeout 20"); !st)
-		return st;
-	// The responder installs its CHILD_SA before it answers IKE_AUTH.
-	for (Side x : {s, other(s)}) {
-		auto out = capture("swanctl --list-sas --raw --uri " + vici_uri(x));
-		if (!out)
-			return out.error();
-		if (out->find("state=INSTALLED") == std::string::npos)
-			return plain_error("no installed CHILD_SA after initiate: " + *out, gateway_ns(x));
-	}
-	return {};
-}
-
-Status TwoSiteLab::terminate(Side s)
-{
-	if (Status st = swanctl(s, "--terminate --ike " + connection(s) + " --timeout 10"); !st)
-		return st;
-	for (int i = 0; i < 100; i++) {
-		auto mine = ike_sa_count(s), theirs = ike_sa_count(other(s));
-		if (!mine || !theirs)
-			return mine ? theirs.error() : mine.error();
-		if (*mine == 0 && *theirs == 0)
-			return {};
-		std::this_thread::sleep_for(50ms);
-	}
-	return plain_error("IKE_SA still listed 5 s after terminate", gateway_ns(s));
-}
 
 } // namespace steer::ike

@@ -72,6 +72,15 @@ std::array<SiteAddresses, 2> lab_addresses(Family f);
 // bpf = steer_return at TC ingress of ist-* redirects them out of pub.
 enum class Egress { route, bpf };
 
+// How a site's IKE daemon does ESP: in user space over TUN (strongSwan's
+// kernel-libipsec: this machine's kernel has no ESP), or in the kernel
+// (XFRM: Debian's kernel in the VM tier).
+enum class Esp { libipsec, kernel };
+
+// Which IKE daemon a site runs: strongSwan's charon (swanctl over its vici
+// socket) or libreswan's pluto (whack over its control socket; kernel ESP).
+enum class Daemon { strongswan, libreswan };
+
 // The ipsec-steer binary: $IPSEC_STEER, else the one CMake built.
 std::string default_ipsec_steer();
 
@@ -83,6 +92,12 @@ struct TwoSiteOptions {
 	std::string psk = "ipsec-steer-lab-psk";
 	uint16_t ike_port = 500;
 	uint16_t natt_port = 4500;
+	Esp esp = Esp::libipsec;
+	// ESP in UDP even without a NAT; false: raw ESP (needs Esp::kernel).
+	bool encap = true;
+	std::array<Daemon, 2> daemons{Daemon::strongswan, Daemon::strongswan};
+	// Lines of each gateway's [gateway.firewall] table (empty: none).
+	std::string gateway_firewall;
 };
 
 // Where the scripts of tools/ike live (site.sh, charon-in-netns.sh).
@@ -126,8 +141,15 @@ public:
 	// swanctl --terminate of the IKE_SA from `side`; returns when neither
 	// end has an IKE_SA left.
 	Status terminate(Side side);
-	// Number of IKE_SAs charon of `side` lists (swanctl --list-sas).
+	// Number of IKE_SAs the daemon of `side` lists.
 	Result<int> ike_sa_count(Side side) const;
+	// Rekeys the CHILD_SA from `side` (strongSwan: swanctl --rekey;
+	// libreswan: whack --rekey-ipsec) and returns once a new one is
+	// installed there.
+	Status rekey_child(Side side);
+	// The ESP SPIs the kernel holds in `side`'s gateway (ip xfrm state);
+	// empty with kernel-libipsec.
+	Result<std::vector<std::string>> kernel_spis(Side side) const;
 	// Stops both charons, `ipsec-steer down -c` each site's config, then
 	// checks that nothing of the tool's is left: no gateway namespace, no
 	// ist-* link, no rule or route of protocol 87 in the router namespaces,
@@ -170,7 +192,11 @@ private:
 	static size_t idx(Side s) { return static_cast<size_t>(s); }
 	Status build_router_and_lan(Side s);
 	Status swanctl(Side s, const std::string &args) const;
-	Status stop_charons();
+	Status whack(Side s, const std::string &args) const;
+	Status start_daemon(Side s);
+	Result<bool> child_installed(Side s) const;
+	Daemon daemon(Side s) const { return opts_.daemons[idx(s)]; }
+	Status stop_daemons();
 	std::string leftovers() const;
 
 	TwoSiteOptions opts_;
@@ -178,13 +204,16 @@ private:
 	lab::Namespaces ns_;
 	std::string dir_, bpffs_mount_;
 	bool bpffs_mounted_ = false, down_needed_ = false, torn_down_ = false;
-	std::array<pid_t, 2> charon_{0, 0};
+	std::array<pid_t, 2> daemon_pid_{0, 0};
 	std::chrono::duration<double> up_time_{0}, down_time_{0};
 };
 
 // Runs a command line through the shell; its stdout, or an error that
 // carries the status and what it printed.
 Result<std::string> capture(const std::string &cmd);
+
+// `s` in single quotes for the shell.
+std::string quote(const std::string &s);
 
 // A child process (argv[0] looked up in PATH) with stdout and stderr to
 // `log`; SIGKILLed and reaped by the destructor if still running.

@@ -22,13 +22,11 @@
 //  [ik<pid>-a] eth0 = MAC of ra's pub                           [ik<pid>-b] eth0 = MAC of rb's pub
 //       P/32 (/128), 169.254.1.2/30 | fd00:ff:1::1/127           P/32 (/128), 169.254.2.2/30 | fd00:ff:2::1/127
 //       lo 10.1.0.254 | fd00:1::fe; charon + ipsec0 (TUN)        lo 10.2.0.254 | fd00:2::fe; charon + ipsec0
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -39,6 +37,7 @@
 #include "harness.hpp"
 #include "ike_lab.hpp"
 #include "lan_traffic.hpp"
+#include "link_capture.hpp"
 
 namespace steer::test {
 namespace {
@@ -50,105 +49,6 @@ using ike::Side;
 
 constexpr size_t transfer_bytes = 400 * 1024;
 const std::string marker = "ipsec-steer cleartext marker ";
-
-struct Frame {
-	std::vector<uint8_t> bytes;
-};
-
-// A classic pcap file as tcpdump -w writes it (Ethernet link type).
-std::vector<Frame> read_pcap(const std::string &path, std::string &why)
-{
-	std::ifstream f(path, std::ios::binary);
-	std::vector<uint8_t> all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-	std::vector<Frame> out;
-	if (all.size() < 24) {
-		why = "pcap shorter than its header";
-		return out;
-	}
-	uint32_t magic;
-	std::memcpy(&magic, all.data(), 4);
-	if (magic != 0xa1b2c3d4 && magic != 0xa1b23c4d) {
-		why = "not a little-endian pcap file";
-		return out;
-	}
-	for (size_t off = 24; off + 16 <= all.size();) {
-		uint32_t caplen;
-		std::memcpy(&caplen, all.data() + off + 8, 4);
-		if (off + 16 + caplen > all.size())
-			break; // truncated last record
-		out.push_back({std::vector<uint8_t>(all.begin() + off + 16, all.begin() + off + 16 + caplen)});
-		off += 16 + caplen;
-	}
-	return out;
-}
-
-std::string address_text(int family, const uint8_t *p)
-{
-	char buf[INET6_ADDRSTRLEN];
-	inet_ntop(family, p, buf, sizeof(buf));
-	return buf;
-}
-
-// What one frame on the internet link is: "arp", "nd" (ICMPv6 neighbour
-// and router discovery), "mld" (ICMPv6 multicast listener reports, which
-// the kernel sends for its solicited-node groups), "ike" (UDP 500 between
-// the public addresses), "natt" (UDP 4500 between them), or a description
-// of anything else.
-std::string kind_of(const Frame &fr, const std::set<std::string> &publics)
-{
-	const auto &b = fr.bytes;
-	if (b.size() < 14)
-		return "runt frame";
-	uint16_t type = static_cast<uint16_t>(b[12] << 8 | b[13]);
-	if (type == 0x0806)
-		return "arp";
-	size_t l4;
-	uint8_t proto;
-	std::string src, dst;
-	bool fragment;
-	if (type == 0x0800) {
-		if (b.size() < 34)
-			return "short IPv4";
-		l4 = 14 + static_cast<size_t>(b[14] & 0x0f) * 4;
-		proto = b[23];
-		src = address_text(AF_INET, &b[26]);
-		dst = address_text(AF_INET, &b[30]);
-		fragment = (b[20] & 0x3f) != 0 || b[21] != 0;
-	} else if (type == 0x86dd) {
-		if (b.size() < 54)
-			return "short IPv6";
-		l4 = 54;
-		proto = b[20];
-		src = address_text(AF_INET6, &b[22]);
-		dst = address_text(AF_INET6, &b[38]);
-		if (proto == 0 && b.size() >= l4 + 8) { // hop-by-hop options (MLD's router alert)
-			proto = b[l4];
-			l4 += (static_cast<size_t>(b[l4 + 1]) + 1) * 8;
-		}
-		fragment = proto == 44;
-		if (proto == 58 && b.size() > l4) {
-			uint8_t icmp = b[l4];
-			if (icmp >= 133 && icmp <= 137)
-				return "nd";
-			if (icmp == 130 || icmp == 131 || icmp == 132 || icmp == 143)
-				return "mld";
-		}
-	} else {
-		return "ethertype " + std::to_string(type);
-	}
-	std::string who = src + " > " + dst;
-	if (!publics.count(src) || !publics.count(dst))
-		return "IP proto " + std::to_string(proto) + " not between the public addresses: " + who;
-	if (proto != 17 || fragment || b.size() < l4 + 8)
-		return "IP proto " + std::to_string(proto) + (fragment ? " fragment " : " ") + who;
-	uint16_t sport = static_cast<uint16_t>(b[l4] << 8 | b[l4 + 1]);
-	uint16_t dport = static_cast<uint16_t>(b[l4 + 2] << 8 | b[l4 + 3]);
-	if (sport == 500 && dport == 500)
-		return "ike";
-	if (sport == 4500 && dport == 4500)
-		return "natt";
-	return "UDP " + std::to_string(sport) + " > " + std::to_string(dport) + " " + who;
-}
 
 using Param = std::tuple<Egress, Family>;
 
@@ -194,30 +94,15 @@ protected:
 	// tcpdump on router A's public interface, until stop_capture().
 	void start_capture()
 	{
-		pcap = lab->lab_dir() + "/internet.pcap";
-		std::string log = pcap + ".log";
-		auto child = ike::Child::spawn({"ip", "netns", "exec", lab->router_ns(Side::a), "tcpdump",
-						"-i", "pub", "-n", "-U", "-Z", "root", "-w", pcap},
-					       log);
-		ASSERT_TRUE(child) << child.error().message();
-		tcpdump = std::move(*child);
-		for (int i = 0; i < 100; i++) {
-			std::ifstream f(log);
-			std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-			if (text.find("listening on") != std::string::npos)
-				return;
-			std::this_thread::sleep_for(50ms);
-		}
-		FAIL() << "tcpdump did not start";
+		Status st = capture.start(lab->router_ns(Side::a), "pub", lab->lab_dir() + "/internet.pcap");
+		ASSERT_TRUE(st.ok()) << st.error().message();
 	}
 
-	std::vector<Frame> stop_capture()
+	std::vector<ike::Frame> stop_capture()
 	{
-		tcpdump->stop(SIGINT, 3000);
-		std::string why;
-		auto frames = read_pcap(pcap, why);
-		EXPECT_TRUE(why.empty()) << why;
-		return frames;
+		auto frames = capture.stop();
+		EXPECT_TRUE(frames) << frames.error().message();
+		return frames ? *frames : std::vector<ike::Frame>{};
 	}
 
 	void expect_ping(Side from)
@@ -239,8 +124,7 @@ protected:
 	}
 
 	std::unique_ptr<ike::TwoSiteLab> lab;
-	std::unique_ptr<ike::Child> tcpdump;
-	std::string pcap;
+	ike::LinkCapture capture;
 };
 
 void print_counters(const char *what, const std::map<std::string, uint64_t> &c)
@@ -298,22 +182,22 @@ TEST_P(IkeNetns, TunnelFromEitherSideThroughTheToolsGateways)
 
 	// The internet carried IKE (500), then IKE and ESP in UDP (4500),
 	// ARP/ND, and nothing else: no cleartext, no raw ESP, no fragments.
-	std::vector<Frame> frames = stop_capture();
+	std::vector<ike::Frame> frames = stop_capture();
 	std::set<std::string> publics = {lab->site(Side::a).public_address, lab->site(Side::b).public_address};
-	std::map<std::string, int> kinds;
-	for (const auto &f : frames)
-		kinds[kind_of(f, publics)]++;
+	std::map<std::string, int> kinds = ike::count_kinds(frames, publics, lab->site(Side::a).public_address);
 	std::string summary;
 	for (const auto &[kind, n] : kinds)
 		summary += " " + kind + "=" + std::to_string(n);
 	std::printf("internet link capture:%s\n", summary.c_str());
-	const std::set<std::string> allowed = {"arp", "nd", "mld", "ike", "natt"};
-	for (const auto &[kind, n] : kinds)
-		EXPECT_TRUE(allowed.count(kind)) << n << " x " << kind;
+	const std::set<std::string> allowed = {"arp", "nd", "mld", "ike", "natt_ike", "natt_esp", "natt_keepalive"};
+	for (const auto &[kind, n] : kinds) {
+		if (kind.find(' ') == std::string::npos) // "esp in": a direction count
+			EXPECT_TRUE(allowed.count(kind)) << n << " x " << kind;
+	}
 	EXPECT_GE(kinds["ike"], 4) << "two IKE_SA_INIT exchanges";
 	// Two transfers of 400 KB at most ~1350 bytes of payload per packet.
-	EXPECT_GE(kinds["natt"], static_cast<int>(2 * transfer_bytes / 1400));
-	std::ifstream f(pcap, std::ios::binary);
+	EXPECT_GE(kinds["natt_esp"], static_cast<int>(2 * transfer_bytes / 1400));
+	std::ifstream f(capture.path(), std::ios::binary);
 	std::string raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
 	EXPECT_EQ(raw.find(marker), std::string::npos) << "cleartext on the internet link";
 
