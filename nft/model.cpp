@@ -65,14 +65,22 @@ void add_allow_rules(Ruleset &rs, const std::string &chain, uint32_t allow, uint
 
 // `-m policy --pol ipsec --dir in|out -j ACCEPT`, then drop the rest of
 // the service: inbound by the packet's secpath (meta ipsec), outbound by
-// the route's xfrm bundle (rt ipsec). The drop is counted so cleartext
-// attempts show up in `nft list`.
-void add_ipsec_only_rules(Ruleset &rs, const std::string &chain, bool outbound,
+// the route's xfrm bundle (rt ipsec). Both are counted: `nft list` shows
+// what IPsec carried and what cleartext was refused.
+// A forwarded packet may be either: decrypted on its way in (it has a
+// secpath) or about to be encrypted (ip_forward looked up its xfrm bundle
+// before the forward hook), so the forward chain accepts both.
+enum class IpsecWay { inbound, outbound, either };
+
+void add_ipsec_only_rules(Ruleset &rs, const std::string &chain, IpsecWay way,
 	const std::vector<config::Service> &services)
 {
 	for (const auto &s : services) {
 		expr::Port port{s.proto, s.port};
-		rs.rules.push_back(rule(chain, port, expr::Ipsec{outbound, true}, accept));
+		if (way != IpsecWay::outbound)
+			rs.rules.push_back(rule(chain, port, expr::Ipsec{false, true}, expr::Counter{}, accept));
+		if (way != IpsecWay::inbound)
+			rs.rules.push_back(rule(chain, port, expr::Ipsec{true, true}, expr::Counter{}, accept));
 		rs.rules.push_back(rule(chain, port, expr::Counter{}, drop));
 	}
 }
@@ -84,13 +92,14 @@ void add_filter_chains(Ruleset &rs, const std::vector<config::Service> &ipsec_on
 		rs.chains.push_back(Chain{name, ChainType::filter,
 			name[0] == 'i' ? Hook::input : Hook::forward, priority_filter});
 		add_allow_rules(rs, name, allow, ike_port, natt_port);
-		add_ipsec_only_rules(rs, name, false, ipsec_only);
+		add_ipsec_only_rules(rs, name, name[0] == 'i' ? IpsecWay::inbound : IpsecWay::either,
+			ipsec_only);
 	}
 	// Without ipsec_only there is nothing to hold back on the way out.
 	if (ipsec_only.empty())
 		return;
 	rs.chains.push_back(Chain{"output", ChainType::filter, Hook::output, priority_filter});
-	add_ipsec_only_rules(rs, "output", true, ipsec_only);
+	add_ipsec_only_rules(rs, "output", IpsecWay::outbound, ipsec_only);
 }
 
 // The seed's docker fix as our own rule: `-m policy --dir out --pol none -s

@@ -286,7 +286,7 @@ TEST_F(Lifecycle, GatewayFirewallLivesInsideTheGatewayNamespace)
 	write_config("[gateway.firewall]\nipsec_only = [\"udp/8472\"]\n");
 	ASSERT_TRUE(up(cfg).ok());
 	std::string table = capture("ip netns exec " + gw + " nft list table inet ipsec_steer");
-	EXPECT_NE(table.find("udp dport 8472 meta ipsec exists accept"), std::string::npos) << table;
+	EXPECT_NE(table.find("udp dport 8472 meta ipsec exists counter packets 0 bytes 0 accept"), std::string::npos) << table;
 	EXPECT_NE(table.find("udp dport 8472"), std::string::npos) << table;
 	EXPECT_EQ(capture("ip netns exec " + router + " nft list tables"), "");
 	std::string status = capture(std::string(STEER_BINARY) + " status -c " + path);

@@ -221,4 +221,33 @@ Result<TransferResult> tcp_transfer(const std::string &from_ns, const std::strin
 	return r;
 }
 
+Result<int> udp_datagrams(const std::string &from_ns, const std::string &to_ns, const std::string &dst,
+			  uint16_t port, int count, std::chrono::milliseconds wait)
+{
+	auto to = sock_addr(dst, port);
+	if (!to)
+		return to.error();
+	auto rx = socket_in(to_ns, to->family(), SOCK_DGRAM, 0);
+	auto tx = socket_in(from_ns, to->family(), SOCK_DGRAM, 0);
+	if (!rx || !tx)
+		return rx ? tx.error() : rx.error();
+	if (::bind(rx->get(), to->get(), to->len) != 0)
+		return sys_error(errno, "bind", dst + " port " + std::to_string(port) + " in " + to_ns);
+	const char payload[] = "ipsec-steer udp probe";
+	for (int i = 0; i < count; i++)
+		if (::sendto(tx->get(), payload, sizeof(payload), 0, to->get(), to->len) < 0)
+			return sys_error(errno, "sendto", dst);
+	int received = 0;
+	const auto deadline = Clock::now() + wait;
+	while (received < count) {
+		pollfd p{rx->get(), POLLIN, 0};
+		if (::poll(&p, 1, remaining_ms(deadline)) <= 0)
+			break;
+		char buf[64];
+		if (::recv(rx->get(), buf, sizeof(buf), 0) >= 0)
+			received++;
+	}
+	return received;
+}
+
 } // namespace steer::ike

@@ -34,4 +34,10 @@ Result<TransferResult> tcp_transfer(const std::string &from_ns, const std::strin
 				    const std::string &dst, uint16_t port, size_t bytes,
 				    const std::string &marker, std::chrono::milliseconds timeout);
 
+// Sends `count` UDP datagrams from namespace `from_ns` to dst:port and
+// returns how many a socket bound to dst:port in `to_ns` received within
+// `wait` after the last one (so a firewall's drop shows as a shortfall).
+Result<int> udp_datagrams(const std::string &from_ns, const std::string &to_ns, const std::string &dst,
+			  uint16_t port, int count, std::chrono::milliseconds wait);
+
 } // namespace steer::ike

@@ -33,6 +33,7 @@ ip link set lo up
 echo "guest: Linux $(uname -r) up after $(cut -d' ' -f1 /proc/uptime) s"
 
 # The job runs as a child: PID 1 must outlive it to report its status.
+export IPSEC_STEER_VM_CACHE="$cache"
 sh -c ". '$out/.vm/cmd'" </dev/null
 rc=$?
 echo "$rc" >"$out/.vm/rc.tmp" && mv "$out/.vm/rc.tmp" "$out/.vm/rc"

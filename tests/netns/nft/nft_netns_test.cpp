@@ -236,7 +236,7 @@ TEST_F(NftNetns, GenerationRaceIsRefusedThenRetried)
 		return t->apply(std::move(*b));
 	});
 	expect_ok(st);
-	EXPECT_NE(listing().find("udp dport 8472 meta ipsec exists accept"), std::string::npos);
+	EXPECT_NE(listing().find("udp dport 8472 meta ipsec exists counter packets 0 bytes 0 accept"), std::string::npos);
 }
 
 TEST_F(NftNetns, OwnershipLookupAndDelete)

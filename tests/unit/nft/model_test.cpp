@@ -93,17 +93,23 @@ TEST(NftPlan, NothingAllowedLeavesEmptyPolicyAcceptChains)
 }
 
 // The ipsec_only pair, in every direction: accepted when protected, then
-// dropped (and counted); outbound by the route's xfrm bundle.
+// dropped (and counted); outbound by the route's xfrm bundle; forwarded by
+// either.
 TEST(NftPlan, IpsecOnlyGuardsInputForwardAndOutput)
 {
 	auto rs = plan_host_firewall(host({"udp/8472", "tcp/179"}, 0), 500, 4500);
-	std::vector<std::string> in = {"udp dport 8472 meta ipsec exists accept", "udp dport 8472 counter drop",
-		"tcp dport 179 meta ipsec exists accept", "tcp dport 179 counter drop"};
+	std::vector<std::string> in = {"udp dport 8472 meta ipsec exists counter accept", "udp dport 8472 counter drop",
+		"tcp dport 179 meta ipsec exists counter accept", "tcp dport 179 counter drop"};
 	EXPECT_EQ(rules_of(rs, "input"), in);
-	EXPECT_EQ(rules_of(rs, "forward"), in);
+	// Forwarded: decrypted on the way in, or about to be encrypted.
+	EXPECT_EQ(rules_of(rs, "forward"),
+		(std::vector<std::string>{"udp dport 8472 meta ipsec exists counter accept",
+			"udp dport 8472 rt ipsec exists counter accept", "udp dport 8472 counter drop",
+			"tcp dport 179 meta ipsec exists counter accept", "tcp dport 179 rt ipsec exists counter accept",
+			"tcp dport 179 counter drop"}));
 	EXPECT_EQ(rules_of(rs, "output"),
-		(std::vector<std::string>{"udp dport 8472 rt ipsec exists accept", "udp dport 8472 counter drop",
-			"tcp dport 179 rt ipsec exists accept", "tcp dport 179 counter drop"}));
+		(std::vector<std::string>{"udp dport 8472 rt ipsec exists counter accept", "udp dport 8472 counter drop",
+			"tcp dport 179 rt ipsec exists counter accept", "tcp dport 179 counter drop"}));
 	const Chain *out = rs.find_chain("output");
 	ASSERT_TRUE(out);
 	EXPECT_EQ(out->hook, Hook::output);
@@ -151,7 +157,7 @@ TEST(NftPlan, HostHasTheEmptyMeshSetsAndGatewayHasNone)
 	EXPECT_EQ(g.table, "ipsec_steer");
 	EXPECT_EQ(g.comment, "ipsec-steer");
 	EXPECT_EQ(rules_of(g, "input"), (std::vector<std::string>{"meta l4proto esp accept",
-					 "udp dport 8472 meta ipsec exists accept", "udp dport 8472 counter drop"}));
+					 "udp dport 8472 meta ipsec exists counter accept", "udp dport 8472 counter drop"}));
 }
 
 TEST(NftElements, PeersAndSubnetsGoToTheirFamilysSet)
