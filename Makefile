@@ -1,7 +1,7 @@
 # Entry points (run as root on Debian 12): `make demo`, `make test`.
 BUILD ?= build
 JOBS ?= $(shell nproc)
-CTEST_LABELS ?= unit|bpf|netns
+CTEST_LABELS ?= unit|bpf|netns|vm
 
 .PHONY: all deps build test demo bench clean
 

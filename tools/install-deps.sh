@@ -1,5 +1,9 @@
 #!/bin/sh
 # Installs the Debian 12 packages ipsec-steer builds, tests and demos with.
+# The VM tier (tests/vm) adds qemu, busybox (its initramfs), cpio and kmod,
+# and what libreswan's binaries need: libreswan itself conflicts with
+# strongSwan's packages, so tests/vm/run-suite.sh fetches it with
+# `apt-get download` and unpacks it inside the VM only.
 # Packages already present are skipped; apt runs only when something is
 # missing, so a prepared machine needs no network.
 set -eu
@@ -11,6 +15,9 @@ libnftnl-dev libmnl-dev libnl-3-dev libnl-route-3-dev
 libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libgtest-dev
 iproute2 nftables iptables tcpdump procps
 strongswan-charon strongswan-swanctl libcharon-extra-plugins
+qemu-system-x86 busybox-static cpio kmod
+libnss3-tools libnss3 libnspr4 libcurl3-nss libevent-core-2.1-7 libevent-pthreads-2.1-7
+libldns3 libunbound8 libcap-ng0 libaudit1 libldap-2.5-0 dns-root-data
 "
 
 missing=""

@@ -16,7 +16,7 @@ export IPSEC_STEER="$build/loader/ipsec-steer"
 # The VM exists to give these tests what they need: a skip here is a failure.
 export CI=true
 rc=0
-for t in vm_gateway_test; do
+for t in vm_gateway_test vm_mesh_test; do
 	start=$(cut -d' ' -f1 /proc/uptime)
 	"$build/tests/vm/$t" --gtest_filter="${VM_GTEST_FILTER:-*}" --gtest_output="xml:$out/$t.xml" || rc=1
 	echo "suite.sh: $t done in $(echo "$(cut -d' ' -f1 /proc/uptime) $start" | awk '{printf "%.1f", $1 - $2}') s"

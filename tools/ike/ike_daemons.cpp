@@ -103,7 +103,9 @@ Status TwoSiteLab::swanctl(Side s, const std::string &args) const
 
 Status TwoSiteLab::whack(Side s, const std::string &args) const
 {
-	auto out = capture(whack_bin + " --ctlsocket " + quote(conf_dir(s) + "/pluto.ctl") + " " + args);
+	// whack waits for the outcome it asked for: never longer than 30 s.
+	auto out = capture("timeout 30 " + whack_bin + " --ctlsocket " + quote(conf_dir(s) + "/pluto.ctl") + " " +
+			   args);
 	if (!out)
 		return plain_error(out.error().message() + "\n--- pluto.log:\n" +
 				   capture("tail -n 30 " + quote(conf_dir(s) + "/pluto.log")).value());
@@ -203,7 +205,8 @@ Status TwoSiteLab::rekey_child(Side s)
 	auto before = kernel_spis(s);
 	if (!before)
 		return before.error();
-	Status st = daemon(s) == Daemon::libreswan ? whack(s, "--name " + connection(s) + " --rekey-ipsec")
+	Status st = daemon(s) == Daemon::libreswan
+			    ? whack(s, "--name " + connection(s) + " --rekey-ipsec --asynchronous")
 						   : swanctl(s, "--rekey --child " + connection(s));
 	if (!st)
 		return st;
@@ -217,7 +220,9 @@ Status TwoSiteLab::rekey_child(Side s)
 				return {};
 		std::this_thread::sleep_for(50ms);
 	}
-	return plain_error("no new SA 15 s after the rekey", gateway_ns(s));
+	std::string log = daemon(s) == Daemon::libreswan ? "/pluto.log" : "/charon.log";
+	return plain_error("no new SA 15 s after the rekey; " + log.substr(1) + ":\n" +
+			   capture("tail -n 30 " + quote(conf_dir(s) + log)).value());
 }
 
 } // namespace steer::ike

@@ -222,7 +222,7 @@ Result<TransferResult> tcp_transfer(const std::string &from_ns, const std::strin
 }
 
 Result<int> udp_datagrams(const std::string &from_ns, const std::string &to_ns, const std::string &dst,
-			  uint16_t port, int count, std::chrono::milliseconds wait)
+			  uint16_t port, int count, std::chrono::milliseconds wait, std::set<std::string> *sources)
 {
 	auto to = sock_addr(dst, port);
 	if (!to)
@@ -244,8 +244,17 @@ Result<int> udp_datagrams(const std::string &from_ns, const std::string &to_ns, 
 		if (::poll(&p, 1, remaining_ms(deadline)) <= 0)
 			break;
 		char buf[64];
-		if (::recv(rx->get(), buf, sizeof(buf), 0) >= 0)
-			received++;
+		sockaddr_storage from{};
+		socklen_t len = sizeof(from);
+		if (::recvfrom(rx->get(), buf, sizeof(buf), 0, reinterpret_cast<sockaddr *>(&from), &len) < 0)
+			continue;
+		received++;
+		char text[INET6_ADDRSTRLEN] = "";
+		const void *a = from.ss_family == AF_INET
+					? static_cast<const void *>(&reinterpret_cast<sockaddr_in *>(&from)->sin_addr)
+					: static_cast<const void *>(&reinterpret_cast<sockaddr_in6 *>(&from)->sin6_addr);
+		if (sources && inet_ntop(from.ss_family, a, text, sizeof(text)))
+			sources->insert(text);
 	}
 	return received;
 }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <set>
 #include <string>
 
 #include "result.hpp"
@@ -37,7 +38,10 @@ Result<TransferResult> tcp_transfer(const std::string &from_ns, const std::strin
 // Sends `count` UDP datagrams from namespace `from_ns` to dst:port and
 // returns how many a socket bound to dst:port in `to_ns` received within
 // `wait` after the last one (so a firewall's drop shows as a shortfall).
+// `sources`, when given, collects the source addresses they arrived from
+// (what NAT made of the sender).
 Result<int> udp_datagrams(const std::string &from_ns, const std::string &to_ns, const std::string &dst,
-			  uint16_t port, int count, std::chrono::milliseconds wait);
+			  uint16_t port, int count, std::chrono::milliseconds wait,
+			  std::set<std::string> *sources = nullptr);
 
 } // namespace steer::ike

@@ -151,9 +151,11 @@ Status LinkCapture::start(const std::string &netns, const std::string &dev, cons
 	using namespace std::chrono_literals;
 	pcap_ = pcap;
 	std::string log = pcap + ".log";
-	// -B: a 16 MB buffer, so a burst is not dropped before it is written.
+	// -B: a 16 MB buffer, so a burst is not dropped before it is written;
+	// --immediate-mode: each packet reaches tcpdump at once, not when a
+	// ring block times out (the last second would be lost at SIGINT).
 	auto child = Child::spawn({"ip", "netns", "exec", netns, "tcpdump", "-i", dev, "-n", "-U", "-B", "16384",
-				   "-Z", "root", "-w", pcap},
+				   "--immediate-mode", "-Z", "root", "-w", pcap},
 				  log);
 	if (!child)
 		return child.error();
