@@ -19,7 +19,8 @@
 //       nft table ipsec_steer: udp/8472 only with meta ipsec     nft table ipsec_steer
 //
 // Asserted: the tunnel comes up; ping and a 400 KB TCP transfer cross both
-// ways byte for byte; three rekeys under a steady ping lose no echo; the
+// ways byte for byte; three rekeys under a steady ping lose no echo (with
+// libreswan: none but those XFRM dropped for want of a state); the
 // gateway's table accepts udp/8472 that arrived inside ESP and drops it in
 // cleartext; the internet link carries only ARP, IKE and ESP (raw, or in
 // UDP 4500 for the encapsulated case) and never the cleartext marker;
@@ -31,6 +32,8 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <sstream>
 #include <thread>
 
 #include "harness.hpp"
@@ -53,6 +56,8 @@ struct Case {
 	bool encap;
 	Daemon site_b;
 };
+
+void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
 
 // Empty when this kernel does ESP (the VM's does; this machine's does not).
 std::string kernel_esp_missing()
@@ -106,6 +111,47 @@ protected:
 		EXPECT_TRUE(r->intact);
 	}
 
+	// Each gateway's SAs and the tail of each daemon's log.
+	std::string diagnostics() const
+	{
+		std::string out;
+		for (Side s : {Side::a, Side::b}) {
+			std::string log = lab->conf_dir(s) + (lab->options().daemons[s == Side::a ? 0 : 1] ==
+									Daemon::libreswan
+								? "/pluto.log"
+								: "/charon.log");
+			out += ike::capture("ip -n " + lab->gateway_ns(s) + " -s xfrm state | grep -E '^src|spi|bytes.*packets' ; tail -n 25 " + log)
+				       .value();
+		}
+		return out;
+	}
+	// Every error counter of both gateways' XFRM (/proc/net/xfrm_stat is
+	// per network namespace; each line counts packets dropped for one
+	// reason), as "name value" lines, gateway A's then B's.
+	std::map<std::string, long long> xfrm_errors() const
+	{
+		std::map<std::string, long long> all;
+		for (Side s : {Side::a, Side::b}) {
+			auto out = ike::capture("ip netns exec " + lab->gateway_ns(s) + " cat /proc/net/xfrm_stat");
+			std::istringstream in(out ? *out : "");
+			std::string name;
+			long long v;
+			while (in >> name >> v)
+				all[name + (s == Side::a ? " (A)" : " (B)")] = v;
+		}
+		return all;
+	}
+	// Waits up to 10 s until each gateway holds exactly one SA pair.
+	bool settled() const
+	{
+		for (int i = 0; i < 200; i++) {
+			auto a = lab->kernel_spis(Side::a), b = lab->kernel_spis(Side::b);
+			if (a && b && a->size() == 2 && b->size() == 2)
+				return true;
+			std::this_thread::sleep_for(50ms);
+		}
+		return false;
+	}
 	void rekeys_under_ping();
 	void gateway_firewall();
 	void counters_match(const ike::Counters &before, const std::map<std::string, int> &kinds);
@@ -114,9 +160,11 @@ protected:
 };
 
 // Echo requests one after another from LAN A to LAN B while both sites
-// rekey the CHILD_SA: make-before-break must lose none.
+// rekey the CHILD_SA, one rekey at a time: make-before-break must lose
+// none between two strongSwans; with libreswan see below.
 void GatewayVm::rekeys_under_ping()
 {
+	const auto xfrm_before = xfrm_errors();
 	std::atomic<bool> stop{false};
 	std::atomic<int> sent{0}, answered{0};
 	std::thread pinger([&] {
@@ -132,15 +180,38 @@ void GatewayVm::rekeys_under_ping()
 		std::this_thread::sleep_for(300ms);
 		if (Status st = lab->rekey_child(s); !st)
 			failures.push_back(st.error().message());
+		// One rekey at a time: the next starts once both ends deleted the
+		// old pair (rekeys from both ends at once are a collision case of
+		// their own, RFC 7296 2.8.1, not what this measures).
+		if (!settled())
+			failures.push_back("old SAs still installed 10 s after a rekey\n" + diagnostics());
 	}
 	std::this_thread::sleep_for(500ms);
 	stop = true;
 	pinger.join();
 	for (const auto &f : failures)
 		ADD_FAILURE() << "rekey: " << f;
-	std::printf("rekeys under ping: %d echo requests, %d replies\n", sent.load(), answered.load());
+	long long xfrm_drops = 0;
+	std::string grown;
+	for (const auto &[name, v] : xfrm_errors()) {
+		long long d = v - xfrm_before.at(name);
+		xfrm_drops += d;
+		if (d)
+			grown += " " + name + " +" + std::to_string(d);
+	}
+	std::printf("rekeys under ping: %d echo requests, %d replies; XFRM drops:%s\n", sent.load(),
+		    answered.load(), grown.empty() ? " none" : grown.c_str());
 	EXPECT_GE(sent.load(), 10);
-	EXPECT_EQ(answered.load(), sent.load()) << "echoes lost during the rekeys";
+	if (GetParam().site_b == Daemon::strongswan) {
+		EXPECT_EQ(answered.load(), sent.load()) << "echoes lost during the rekeys\n" << diagnostics();
+	} else {
+		// libreswan 4.10, when it rekeys, removes the old inbound SA as
+		// it sends the DELETE, while strongSwan 5.9.8 keeps sending on
+		// the old one until that DELETE arrives: the ESP in flight then
+		// is dropped by XFRM for want of a state. Every echo lost must
+		// be one of those, never one the steering lost.
+		EXPECT_LE(sent.load() - answered.load(), xfrm_drops) << "echoes lost outside XFRM\n" << diagnostics();
+	}
 }
 
 // [gateway.firewall] ipsec_only = ["udp/8472"] in gateway A: a datagram

@@ -100,7 +100,7 @@ ESP_PLUGIN=''
 [ "$esp" = kernel ] || ESP_PLUGIN=kernel-libipsec
 export ESP_PLUGIN
 export IKE_PROPOSALS="${IKE_PROPOSALS:-aes128-sha256-modp2048}"
-export ESP_PROPOSALS="${ESP_PROPOSALS:-aes128-sha256}"
+export ESP_PROPOSALS="${ESP_PROPOSALS:-aes128-sha256-modp2048}"
 
 umask 077
 if [ -n "$lo_addr" ] && ! grep -qx "$lo_addr" "$confdir/lo-addresses" 2>/dev/null; then
