@@ -13,9 +13,10 @@ mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
+# A fresh /run: the host's /run/netns entries must not show through. /tmp
+# stays the overlay's (writable already): the host's checkout or build may
+# live under it.
 mount -t tmpfs -o mode=755 tmpfs /run
-mount -t tmpfs -o mode=1777 tmpfs /tmp
-mount -t tmpfs -o mode=755 tmpfs /var/run 2>/dev/null || true
 mount -t bpf bpf /sys/fs/bpf
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true
 mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null || true
@@ -23,7 +24,6 @@ mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null || true
 kver=$(arg kver)
 out=$(arg out)
 cache=$(arg cache)
-# After /tmp's tmpfs, which would hide it when OUTDIR is under /tmp.
 mkdir -p "$out"
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=none out "$out"
 mkdir -p "/lib/modules/$kver"
