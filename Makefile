@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CTEST_LABELS ?= unit|bpf|netns|vm
 
-.PHONY: all deps build test demo bench clean
+.PHONY: all deps build test test-quick demo bench clean
 
 all: build
 
@@ -14,8 +14,13 @@ build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Every tier; ctest prints its summary line ("100% tests passed, ...").
-test: build
+# Every tier: first the sanitizer build (unit + netns under ASan/UBSan) and
+# the bounded fuzz runs, then unit, bpf, netns and vm of the normal build;
+# ctest's summary line of those comes last ("100% tests passed, ...").
+# `make test-quick` is the last step alone.
+test: test-asan fuzz-short test-quick
+
+test-quick: build
 	cd $(BUILD) && ctest --output-on-failure -L '$(CTEST_LABELS)' -j 1
 
 demo: build
@@ -37,8 +42,10 @@ FUZZ_CXX ?= clang++-14
 FUZZ_CC ?= clang-14
 # Seconds each fuzzer runs in `make fuzz` (ctest -L fuzz uses 20 s each).
 FUZZ_SECONDS ?= 60
+# Frames of the BPF differential test in `make fuzz` (make test uses 1,000,000).
+DIFF_FRAMES ?= 10000000
 
-.PHONY: test-asan fuzz fuzz-build
+.PHONY: test-asan fuzz fuzz-build fuzz-short
 
 test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTEER_SANITIZE=ON
@@ -54,8 +61,14 @@ fuzz-build: deps
 		-DCMAKE_CXX_COMPILER=$(FUZZ_CXX) -DCMAKE_C_COMPILER=$(FUZZ_CC)
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_config fuzz_ref_classifier
 
+# 20 s per fuzzer (ctest label fuzz), part of `make test`.
+fuzz-short: fuzz-build
+	cd $(FUZZ_BUILD) && ctest -L fuzz --output-on-failure -j 1
+
 # Each fuzzer for FUZZ_SECONDS; crashes land in $(FUZZ_BUILD)/tests/fuzz/artifacts/.
-fuzz: fuzz-build
+fuzz: fuzz-build build
 	tests/fuzz/run_fuzzer.sh $(FUZZ_BUILD)/tests/fuzz/fuzz_config $(FUZZ_SECONDS) $(CURDIR)/tests/unit/data
 	tests/fuzz/run_fuzzer.sh $(FUZZ_BUILD)/tests/fuzz/fuzz_ref_classifier $(FUZZ_SECONDS) \
 		$(FUZZ_BUILD)/tests/fuzz/seeds/ref_classifier
+	# The nightly-size differential run: 10,000,000 frames (root; a few minutes).
+	STEER_DIFF_FRAMES=$(DIFF_FRAMES) $(BUILD)/tests/bpf/bpf_differential_test

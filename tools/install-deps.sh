@@ -9,7 +9,7 @@
 set -eu
 
 PACKAGES="
-build-essential cmake pkg-config clang-14 bpftool
+build-essential cmake pkg-config clang-14 libclang-rt-14-dev bpftool
 libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
 libnftnl-dev libmnl-dev libnl-3-dev libnl-route-3-dev
 libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libgtest-dev
