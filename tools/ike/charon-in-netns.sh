@@ -38,21 +38,7 @@ ipsec_steer=${IPSEC_STEER:-ipsec-steer}
 pidfile=$confdir/charon.pid
 socket=$confdir/charon.vici
 
-# The pid in CONFDIR/charon.pid, if that process is still a charon.
-running() {
-	[ -f "$pidfile" ] || return 1
-	pid=$(cat "$pidfile")
-	[ -n "$pid" ] && is_charon "$pid"
-}
-is_charon() { [ "$(cat "/proc/$1/comm" 2>/dev/null)" = charon ]; }
-
-# site.sh -a: addresses of the local subnets, on lo inside the namespace.
-add_addresses() {
-	[ -f "$confdir/lo-addresses" ] || return 0
-	while read -r a; do
-		[ -z "$a" ] || (in_gateway ip addr replace "$a" dev lo) || die "cannot add $a to lo in $netns"
-	done <"$confdir/lo-addresses"
-}
+. "$(dirname "$0")/daemon-lib.sh"
 
 load() {
 	STRONGSWAN_CONF=$confdir/strongswan.conf SWANCTL_DIR=$confdir \
@@ -62,16 +48,10 @@ load() {
 
 case $mode in
 stop)
-	running || { rm -f "$pidfile"; exit 0; }
-	kill -TERM "$pid" 2>/dev/null || true
-	i=0
-	while kill -0 "$pid" 2>/dev/null && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
-	kill -KILL "$pid" 2>/dev/null || true
-	rm -f "$pidfile" "$socket"
-	exit 0
+	stop_daemon charon "$socket"
 	;;
 reload)
-	running || die "no charon running for $confdir"
+	running charon || die "no charon running for $confdir"
 	add_addresses
 	load
 	exit 0
@@ -85,7 +65,7 @@ done
 command -v "$swanctl" >/dev/null || die "$swanctl missing (package strongswan-swanctl)"
 command -v "$ipsec_steer" >/dev/null || die "$ipsec_steer missing (set IPSEC_STEER to the binary)"
 ip netns pids "$netns" >/dev/null 2>&1 || die "no network namespace $netns"
-running && die "charon $pid already runs for $confdir"
+running charon && die "charon $pid already runs for $confdir"
 rm -f "$socket"
 add_addresses
 
@@ -109,6 +89,6 @@ until [ -S "$socket" ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
-is_charon "$pid" || { kill -KILL "$pid"; die "process $pid is not charon (ipsec-steer exec must exec, not fork)"; }
+[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = charon ] || { kill -KILL "$pid"; die "process $pid is not charon (ipsec-steer exec must exec, not fork)"; }
 load || die "swanctl --load-all failed (see $confdir/charon.log)"
 echo "$pid"

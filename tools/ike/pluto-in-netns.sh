@@ -31,17 +31,7 @@ ctl=$confdir/pluto.ctl
 
 # `ipsec-steer exec`: the gateway's network namespace and a private /run.
 in_gateway() { "$ipsec_steer" exec "$netns" -- "$@"; }
-running() {
-	[ -f "$pidfile" ] || return 1
-	pid=$(cat "$pidfile")
-	[ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = pluto ]
-}
-add_addresses() {
-	[ -f "$confdir/lo-addresses" ] || return 0
-	while read -r a; do
-		[ -z "$a" ] || in_gateway ip addr replace "$a" dev lo || die "cannot add $a to lo in $netns"
-	done <"$confdir/lo-addresses"
-}
+. "$(dirname "$0")/daemon-lib.sh"
 load() {
 	"$libexec/addconn" --ctlsocket "$ctl" --config "$confdir/ipsec.conf" --autoall \
 		>"$confdir/addconn.out" 2>&1 || { cat "$confdir/addconn.out" >&2; return 1; }
@@ -50,16 +40,10 @@ load() {
 
 case $mode in
 stop)
-	running || { rm -f "$pidfile"; exit 0; }
-	kill -TERM "$pid" 2>/dev/null || true
-	i=0
-	while kill -0 "$pid" 2>/dev/null && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
-	kill -KILL "$pid" 2>/dev/null || true
-	rm -f "$pidfile" "$ctl"
-	exit 0
+	stop_daemon pluto "$ctl"
 	;;
 reload)
-	running || die "no pluto running for $confdir"
+	running pluto || die "no pluto running for $confdir"
 	add_addresses
 	load
 	exit 0
@@ -69,7 +53,7 @@ esac
 [ -f "$confdir/ipsec.conf" ] || die "$confdir has no ipsec.conf: run site.sh -D libreswan first"
 [ -x "$libexec/pluto" ] || die "$libexec/pluto missing (package libreswan)"
 ip netns pids "$netns" >/dev/null 2>&1 || die "no network namespace $netns"
-running && die "pluto $pid already runs for $confdir"
+running pluto && die "pluto $pid already runs for $confdir"
 if [ ! -f "$confdir/nss/cert9.db" ]; then
 	mkdir -p "$confdir/nss"
 	certutil -N -d "sql:$confdir/nss" --empty-password >/dev/null || die "cannot create the NSS database"
@@ -81,7 +65,7 @@ in_gateway "$libexec/pluto" --config "$confdir/ipsec.conf" --rundir "$confdir" \
 	--nssdir "$confdir/nss" --secretsfile "$confdir/ipsec.secrets" --ipsecdir "$confdir" \
 	>"$confdir/pluto.out" 2>&1 || { cat "$confdir/pluto.out" >&2; die "pluto did not start"; }
 i=0
-until [ -S "$ctl" ] && running; do
+until [ -S "$ctl" ] && running pluto; do
 	[ $i -lt $((timeout * 10)) ] || { tail -n 20 "$confdir/pluto.out" >&2; die "pluto did not open $ctl within ${timeout}s"; }
 	sleep 0.1
 	i=$((i + 1))
