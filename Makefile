@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CTEST_LABELS ?= unit|bpf|netns|vm
 
-.PHONY: all deps build test test-quick demo bench clean
+.PHONY: all deps build test test-quick demo bench clean install deb
 
 all: build
 
@@ -32,6 +32,15 @@ bench: build
 
 clean:
 	rm -rf $(BUILD)
+
+# The binary, its BPF object, man pages, bash completion, an example
+# config and the systemd units, under /usr (DESTDIR= for a staging root).
+install: build
+	cmake --install $(BUILD) --prefix /usr
+
+# ipsec-steer_<version>_<arch>.deb in $(BUILD), with CPack.
+deb: build
+	cd $(BUILD) && cpack -G DEB
 
 # --- Sanitizers and fuzzing (issue 6 items 6 and 7) -----------------------
 # ASan+UBSan build of all user-space code in build-asan/, unit and netns
