@@ -74,7 +74,7 @@ const std::vector<CommandSpec> &command_table()
 		{"status", "show each gateway's state", opts_status, cmd_status},
 		{"stats", "per-gateway, per-class packet counters", opts_stats, cmd_stats},
 		{"check", "validate the config and the environment", opt_config, cmd_check},
-		{"watch", "stay running and restore drifted state", opt_config, later("watch", "6")},
+		{"watch", "stay running and restore drifted state", opt_config, cmd_watch},
 		{"mesh", "keep IKE connections equal to etcd leases", opts_mesh, later("mesh", "8")},
 		{"exec", "run a command inside a gateway's namespace", opts_exec, cmd_exec},
 	};

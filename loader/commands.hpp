@@ -24,6 +24,7 @@ int cmd_down(const CommandOptions &o);
 int cmd_status(const CommandOptions &o);
 int cmd_stats(const CommandOptions &o);
 int cmd_exec(const CommandOptions &o);
+int cmd_watch(const CommandOptions &o);
 int cmd_not_built(const char *command, const char *issue);
 
 } // namespace steer

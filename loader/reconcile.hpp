@@ -13,6 +13,10 @@ namespace steer {
 
 Status up(const config::Config &cfg);
 
+// `up` of the gateways of one router namespace only (what `watch` re-runs
+// where something drifted); the rest of the config is left as it is.
+Status up_router_of(const config::Config &cfg, const std::string &router_netns);
+
 // Removes the gateways the config names, or with all=true every object the
 // tool owns (found by link aliases, route protocol and pins), config or not.
 Status down(const config::Config &cfg, bool all);

@@ -189,4 +189,14 @@ Status up(const config::Config &cfg)
 	return apply_host_firewall(cfg);
 }
 
+Status up_router_of(const config::Config &cfg, const std::string &router_netns)
+{
+	auto plans = plan_gateways(cfg);
+	std::vector<const GatewayPlan *> group;
+	for (const auto &p : plans)
+		if (p.gateway->router_netns == router_netns)
+			group.push_back(&p);
+	return group.empty() ? Status{} : up_router(cfg.bpffs, router_netns, group);
+}
+
 } // namespace steer
