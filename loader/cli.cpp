@@ -49,6 +49,13 @@ void opts_stats(CLI::App &app, CommandOptions &o)
 		->check(CLI::PositiveNumber);
 }
 
+void opts_watch(CLI::App &app, CommandOptions &o)
+{
+	opt_config(app, o);
+	app.add_option("--metrics", o.metrics,
+		"serve Prometheus metrics (counters, XFRM drops) on ADDR:PORT, e.g. 127.0.0.1:9573");
+}
+
 void opts_mesh(CLI::App &app, CommandOptions &o)
 {
 	opt_config(app, o);
@@ -74,7 +81,7 @@ const std::vector<CommandSpec> &command_table()
 		{"status", "show each gateway's state", opts_status, cmd_status},
 		{"stats", "per-gateway, per-class packet counters", opts_stats, cmd_stats},
 		{"check", "validate the config and the environment", opt_config, cmd_check},
-		{"watch", "stay running and restore drifted state", opt_config, cmd_watch},
+		{"watch", "stay running and restore drifted state", opts_watch, cmd_watch},
 		{"mesh", "keep IKE connections equal to etcd leases", opts_mesh, later("mesh", "8")},
 		{"exec", "run a command inside a gateway's namespace", opts_exec, cmd_exec},
 	};

@@ -14,6 +14,7 @@ struct CommandOptions {
 	bool prometheus = false;   // stats --prometheus
 	double watch_seconds = 0;  // stats --watch
 	bool once = false;         // mesh --once
+	std::string metrics;       // watch --metrics ADDR:PORT
 	std::string gateway;       // exec NAME
 	std::vector<std::string> argv; // exec -- CMD...
 };

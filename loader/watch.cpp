@@ -16,8 +16,10 @@
 #include "config.hpp"
 #include "environment.hpp"
 #include "firewall.hpp"
+#include "gateway_counters.hpp"
 #include "lock.hpp"
 #include "log.hpp"
+#include "metrics_server.hpp"
 #include "pins.hpp"
 #include "reconcile.hpp"
 #include "watch_drift.hpp"
@@ -128,8 +130,10 @@ Result<Fd> signal_descriptor()
 
 class Watcher {
 public:
-	Watcher(config::Config cfg, ServiceNotifier notifier, Fd signals, EventSources sources)
-		: notifier_(std::move(notifier)), signals_(std::move(signals)), sources_(std::move(sources))
+	Watcher(config::Config cfg, ServiceNotifier notifier, Fd signals, EventSources sources,
+		std::optional<MetricsServer> metrics)
+		: notifier_(std::move(notifier)), signals_(std::move(signals)), sources_(std::move(sources)),
+		  metrics_(std::move(metrics))
 	{
 		adopt(std::move(cfg));
 	}
@@ -165,6 +169,7 @@ private:
 	ServiceNotifier notifier_;
 	Fd signals_;
 	EventSources sources_;
+	std::optional<MetricsServer> metrics_;
 };
 
 void Watcher::adopt(config::Config cfg)
@@ -396,11 +401,20 @@ int Watcher::run()
 	full_up();
 	for (;;) {
 		std::vector<pollfd> fds = sources_.pollfds();
+		if (metrics_)
+			fds.push_back({metrics_->fd(), POLLIN, 0});
 		fds.push_back({signals_.get(), POLLIN, 0});
 		if (::poll(fds.data(), fds.size(), poll_timeout()) < 0 && errno != EINTR) {
 			LOG_ERROR("watch: poll: %s", std::strerror(errno));
 			return exit_failure;
 		}
+		if (metrics_ && (fds[fds.size() - 2].revents & POLLIN))
+			metrics_->serve_one([this]() -> Result<std::string> {
+				auto counters = read_gateway_counters(cfg_);
+				if (!counters)
+					return counters.error();
+				return prometheus_counters(*counters) + prometheus_xfrm(cfg_);
+			});
 		if (fds.back().revents & POLLIN) {
 			Signal sig = read_signals();
 			if (sig == Signal::stop) {
@@ -433,7 +447,18 @@ int cmd_watch(const CommandOptions &o)
 			std::fprintf(stderr, "ipsec-steer: %s\n", e->message().c_str());
 			return exit_failure;
 		}
-	Watcher w(std::move(*cfg), std::move(*notifier), std::move(*signals), std::move(*sources));
+	std::optional<MetricsServer> metrics;
+	if (!o.metrics.empty()) {
+		auto server = MetricsServer::listen(o.metrics);
+		if (!server) {
+			std::fprintf(stderr, "ipsec-steer: %s\n", server.error().message().c_str());
+			return exit_failure;
+		}
+		std::fprintf(stderr, "ipsec-steer: metrics on http://%s/metrics\n", server->address().c_str());
+		metrics.emplace(std::move(*server));
+	}
+	Watcher w(std::move(*cfg), std::move(*notifier), std::move(*signals), std::move(*sources),
+		  std::move(metrics));
 	return w.run();
 }
 

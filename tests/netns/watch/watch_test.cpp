@@ -30,6 +30,7 @@
 #include <arpa/inet.h>
 
 #include <atomic>
+#include <cstring>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -41,6 +42,7 @@
 #include <thread>
 
 #include "bpf_steer.hpp"
+#include "fd.hpp"
 #include "harness.hpp"
 #include "inspect.hpp"
 #include "lab.hpp"
@@ -223,6 +225,9 @@ protected:
 		std::filesystem::copy_file(path, good_config, std::filesystem::copy_options::overwrite_existing);
 	}
 
+	// More arguments for `watch` (e.g. --metrics), set before start_watch().
+	std::vector<std::string> extra_args;
+
 	void start_watch()
 	{
 		pid_t pid = ::fork();
@@ -234,7 +239,11 @@ protected:
 			FILE *out = std::freopen(log_path.c_str(), "w", stderr);
 			if (out)
 				::dup2(::fileno(out), STDOUT_FILENO);
-			::execl(STEER_BINARY, "ipsec-steer", "watch", "-c", path.c_str(), nullptr);
+			std::vector<const char *> argv = {"ipsec-steer", "watch", "-c", path.c_str()};
+			for (const auto &a : extra_args)
+				argv.push_back(a.c_str());
+			argv.push_back(nullptr);
+			::execv(STEER_BINARY, const_cast<char *const *>(argv.data()));
 			::_exit(127);
 		}
 		watch_pid = pid;
@@ -634,6 +643,58 @@ TEST_F(Watch, SigtermExitsZeroAndLeavesTheState)
 	EXPECT_EQ(WEXITSTATUS(*status), 0);
 	EXPECT_TRUE(notify.wait_for("STOPPING=1", 1s));
 	EXPECT_TRUE(healthy()) << "down is a separate command";
+}
+
+// One scrape: the HTTP response to GET `path` from `address` ("IP:PORT").
+std::string scrape(const std::string &address, const std::string &path = "/metrics")
+{
+	size_t colon = address.rfind(':');
+	sockaddr_in to{};
+	to.sin_family = AF_INET;
+	to.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+	inet_pton(AF_INET, address.substr(0, colon).c_str(), &to.sin_addr);
+	Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+	if (::connect(fd.get(), reinterpret_cast<sockaddr *>(&to), sizeof(to)) != 0)
+		return "connect: " + std::string(std::strerror(errno));
+	const std::string req = "GET " + path + " HTTP/1.0\r\nHost: test\r\n\r\n";
+	if (::send(fd.get(), req.data(), req.size(), 0) < 0)
+		return "send failed";
+	std::string out;
+	char buf[4096];
+	for (ssize_t n; (n = ::recv(fd.get(), buf, sizeof(buf), 0)) > 0;)
+		out.append(buf, static_cast<size_t>(n));
+	return out;
+}
+
+// `watch --metrics 127.0.0.1:0`: the kernel picks the port, the log says
+// which; a scrape shows the steered ESP in the gateway's counters and the
+// gateway namespace's XFRM error counters.
+TEST_F(Watch, MetricsAreServedWhileWatching)
+{
+	write_config(gateway_toml(gw, "203.0.113.1", false));
+	extra_args = {"--metrics", "127.0.0.1:0"};
+	start_watch();
+	expect_steered(gw);
+	std::string log = capture("cat " + log_path);
+	const std::string mark = "metrics on http://";
+	size_t at = log.find(mark);
+	ASSERT_NE(at, std::string::npos) << log;
+	std::string address = log.substr(at + mark.size(), log.find("/metrics", at) - at - mark.size());
+	std::string reply = scrape(address);
+	ASSERT_EQ(reply.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << reply;
+	EXPECT_NE(reply.find("# TYPE ipsec_steer_packets_total counter"), std::string::npos);
+	EXPECT_NE(reply.find("# TYPE ipsec_steer_bytes_total counter"), std::string::npos);
+	const std::string esp_in = "ipsec_steer_packets_total{gateway=\"" + gw + "\",class=\"esp\",direction=\"in\"} ";
+	size_t line = reply.find(esp_in);
+	ASSERT_NE(line, std::string::npos) << reply;
+	EXPECT_GE(std::stoull(reply.substr(line + esp_in.size())), 1u) << "the steered ESP is counted";
+	EXPECT_NE(reply.find("ipsec_steer_xfrm_errors_total{gateway=\"" + gw + "\",reason=\"XfrmInNoStates\"} "),
+		  std::string::npos)
+		<< reply;
+	// Anything but /metrics is not found; the watch keeps serving.
+	EXPECT_EQ(scrape(address, "/").rfind("HTTP/1.0 404 ", 0), 0u);
+	EXPECT_EQ(scrape(address).rfind("HTTP/1.0 200 OK\r\n", 0), 0u);
+	EXPECT_TRUE(healthy());
 }
 
 } // namespace
