@@ -148,9 +148,13 @@ std::vector<uint32_t> esp_sequences(int fd, std::chrono::milliseconds quiet)
 		    buf[14 + 9] != IPPROTO_ESP)
 			continue;
 		const uint8_t *esp = buf.data() + 14 + (buf[14] & 0x0f) * 4;
-		uint32_t spi = ntohl(*reinterpret_cast<const uint32_t *>(esp));
-		if (spi == test_spi)
-			seqs.push_back(ntohl(*reinterpret_cast<const uint32_t *>(esp + 4)));
+		// The ESP header sits 2 bytes off a 4-byte boundary (after 14
+		// bytes of Ethernet): copy, never cast.
+		uint32_t spi, seq;
+		std::memcpy(&spi, esp, 4);
+		std::memcpy(&seq, esp + 4, 4);
+		if (ntohl(spi) == test_spi)
+			seqs.push_back(ntohl(seq));
 	}
 	return seqs;
 }
