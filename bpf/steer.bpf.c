@@ -18,6 +18,7 @@
 #include "lib/parse.h"
 #include "lib/maps.h"
 #include "lib/ipsec.h"
+#include "lib/variant.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -82,6 +83,7 @@ int ist_ingress(struct __sk_buff *skb)
 	__u32 class_id;
 	int res;
 
+	steer_variant_mark();
 	pull_window(skb);
 	p.data = (void *)(long)skb->data;
 	p.data_end = (void *)(long)skb->data_end;
@@ -115,6 +117,7 @@ int ist_return(struct __sk_buff *skb)
 	__u32 ifindex = skb->ifindex, class_id;
 	struct pkt p = {};
 
+	steer_variant_mark();
 	r = bpf_map_lookup_elem(&returns, &ifindex);
 	if (!r)
 		return TC_ACT_UNSPEC;

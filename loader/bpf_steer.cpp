@@ -5,10 +5,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 
+#include "crash_point.hpp"
 #include "log.hpp"
+#include "pin_migration.hpp"
 #include "steer_bpf.skel.h"
 
 namespace steer {
@@ -20,17 +23,20 @@ std::string pin_path(const std::string &dir, const char *name)
 	return dir + "/" + name;
 }
 
-std::vector<std::pair<bpf_map *, const char *>> pinned_maps(struct ::steer_bpf *skel)
+std::vector<PinnedMap> pinned_maps(struct ::steer_bpf *skel)
 {
-	return {{skel->maps.gateways, "gateways"}, {skel->maps.ports, "ports"},
-		{skel->maps.stats, "stats"},       {skel->maps.stats_out, "stats_out"},
-		{skel->maps.returns, "returns"},   {skel->maps.frags, "frags"}};
+	return {{skel->maps.gateways, "gateways", MapContents::rebuilt},
+		{skel->maps.ports, "ports", MapContents::rebuilt},
+		{skel->maps.stats, "stats", MapContents::counters},
+		{skel->maps.stats_out, "stats_out", MapContents::counters},
+		{skel->maps.returns, "returns", MapContents::rebuilt},
+		{skel->maps.frags, "frags", MapContents::cache}};
 }
 
 void set_map_pins(struct ::steer_bpf *skel, const std::string &dir)
 {
-	for (auto [map, name] : pinned_maps(skel))
-		bpf_map__set_pin_path(map, pin_path(dir, name).c_str());
+	for (const PinnedMap &m : pinned_maps(skel))
+		bpf_map__set_pin_path(m.map, pin_path(dir, m.name).c_str());
 }
 
 // Entries of a pinned map, 0 when there is none.
@@ -47,22 +53,24 @@ uint32_t pinned_max_entries(const std::string &path)
 }
 
 // Counters keep their pinned size while every gateway id fits, so they
-// survive reloads; a map too small is replaced, said out loud.
+// survive reloads; a map too small differs in max_entries and is replaced
+// like any unfit map (pin_migration.hpp), its counters carried over.
 uint32_t stats_entries(const LoadOptions &opts)
 {
 	uint32_t want = opts.stats_gateways * STEER_CLASS_MAX;
 	if (opts.pin_dir.empty())
 		return want;
-	uint32_t have = pinned_max_entries(pin_path(opts.pin_dir, "stats"));
-	if (have >= want)
-		return have;
-	if (have) {
-		LOG_WARN("stats map of %s holds %u gateways, %u needed: replacing it (counters restart)",
-			 opts.pin_dir.c_str(), have / STEER_CLASS_MAX, opts.stats_gateways);
-		::unlink(pin_path(opts.pin_dir, "stats").c_str());
-		::unlink(pin_path(opts.pin_dir, "stats_out").c_str());
-	}
-	return want;
+	return std::max(want, pinned_max_entries(pin_path(opts.pin_dir, "stats")));
+}
+
+// Maps are pinned under dir (none when empty); pins this build cannot
+// use are retired first, so the load never fails on them nor reuses them.
+Result<std::vector<RetiredMap>> prepare_pins(struct ::steer_bpf *skel, const std::string &dir)
+{
+	if (dir.empty())
+		return std::vector<RetiredMap>{};
+	set_map_pins(skel, dir);
+	return retire_unfit_pins(dir, pinned_maps(skel), bpf_object__btf(skel->obj));
 }
 
 int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -91,11 +99,14 @@ Result<std::unique_ptr<SteerObject>> SteerObject::load(const LoadOptions &opts)
 	uint32_t entries = stats_entries(opts);
 	bpf_map__set_max_entries(skel->maps.stats, entries);
 	bpf_map__set_max_entries(skel->maps.stats_out, entries);
-	if (!opts.pin_dir.empty())
-		set_map_pins(skel, opts.pin_dir);
+	auto retired = prepare_pins(skel, opts.pin_dir);
+	if (!retired)
+		return retired.error();
 	if (int err = steer_bpf__load(skel))
 		return sys_error(err, "load BPF object steer (verifier or pinned map mismatch; -v shows libbpf's log)",
 				 opts.pin_dir);
+	if (Status st = finish_retirement(opts.pin_dir, *retired); !st)
+		return st.error();
 	return obj;
 }
 
@@ -110,10 +121,24 @@ Status SteerObject::pin_programs(const std::string &dir)
 		::unlink(tmp.c_str());
 		if (int err = bpf_program__pin(prog, tmp.c_str()))
 			return sys_error(err, "pin program", tmp);
+		crash_point("program_pinned_unrenamed");
 		if (::rename(tmp.c_str(), path.c_str()) != 0)
 			return sys_error(errno, "rename pinned program", path);
 	}
 	return {};
+}
+
+std::vector<uint32_t> SteerObject::shared_map_ids() const
+{
+	std::vector<uint32_t> ids;
+	for (const PinnedMap &m : pinned_maps(skel_)) {
+		bpf_map_info info{};
+		uint32_t len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(bpf_map__fd(m.map), &info, &len) == 0)
+			ids.push_back(info.id);
+	}
+	std::sort(ids.begin(), ids.end());
+	return ids;
 }
 
 SteerObject::~SteerObject()

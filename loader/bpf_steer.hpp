@@ -40,6 +40,9 @@ public:
 	int returns_fd() const;
 	int frags_fd() const;
 	int decision_fd() const;
+	// Ids of the maps shared through pins (sorted): a pinned program that
+	// does not use these is stale even when its code is the same.
+	std::vector<uint32_t> shared_map_ids() const;
 
 	// Pins both programs under dir (prog_ingress, prog_return), replacing
 	// older pins by rename so a pin never goes missing.

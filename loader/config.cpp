@@ -537,6 +537,10 @@ Status path_at(const Ctx &ctx, const toml::node *node, const std::string &keypat
 {
 	if (is_clean_absolute(str(node)))
 		return {};
+	// A secret pasted where its file's path belongs must not reach a log.
+	if (keypath == "mesh.auth.psk_file" || keypath == "mesh.auth.key")
+		return ctx.at(*node, keypath + " must be an absolute path without \"..\", like " +
+			quote(like) + " (value not shown: it may be the secret itself)");
 	return ctx.at(*node, keypath + " " + quote(str(node)) + " must be an absolute path without "
 		"\"..\", like " + quote(like));
 }

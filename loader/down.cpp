@@ -7,12 +7,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <filesystem>
 #include <set>
 
 #include "bpf_steer.hpp"
 #include "conntrack.hpp"
+#include "crash_point.hpp"
 #include "fd.hpp"
 #include "firewall.hpp"
 #include "gateway_side.hpp"
@@ -88,6 +91,51 @@ Result<std::set<int>> unsteer(PinnedMaps &maps, const std::vector<config::IpAddr
 	return idle;
 }
 
+uint32_t map_id(int fd)
+{
+	bpf_map_info info{};
+	uint32_t len = sizeof(info);
+	return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+}
+
+bool prog_reads_map(uint32_t prog_id, uint32_t wanted_map)
+{
+	Fd prog(bpf_prog_get_fd_by_id(prog_id));
+	std::array<uint32_t, 32> ids{};
+	bpf_prog_info info{};
+	info.nr_map_ids = ids.size();
+	info.map_ids = reinterpret_cast<uintptr_t>(ids.data());
+	uint32_t len = sizeof(info);
+	if (!prog.valid() || bpf_obj_get_info_by_fd(prog.get(), &info, &len) != 0)
+		return false;
+	auto end = ids.begin() + std::min<size_t>(info.nr_map_ids, ids.size());
+	return std::find(ids.begin(), end, wanted_map) != end;
+}
+
+// A crash after the last map entry went but before its filter did leaves
+// a filter no entry names any more: find it by the map its program reads
+// (whatever program version it runs), on every interface here.
+Status detach_filters_reading(int gateways_fd)
+{
+	uint32_t wanted = map_id(gateways_fd);
+	auto links = ns::list_links();
+	if (!links)
+		return links.error();
+	for (const auto &l : *links) {
+		auto prog = tc_query(l.ifindex, TcDirection::ingress);
+		if (prog && *prog && prog_reads_map(**prog, wanted))
+			if (Status st = tc_detach(l.ifindex, TcDirection::ingress); !st)
+				return st;
+	}
+	return {};
+}
+
+bool steers_nothing(PinnedMaps &maps)
+{
+	auto entries = dump_gateways(maps.gateways.get());
+	return entries && entries->empty();
+}
+
 Status remove_pins(const std::string &dir)
 {
 	std::error_code ec;
@@ -147,12 +195,17 @@ Status down_router(const std::string &bpffs, const std::string &router,
 				return r.error();
 			idle = *r;
 		}
+		crash_point("down_unsteered");
 		// Entries of flows that were steered must not pin a stale path.
 		if (auto n = ns::delete_conntrack(flows); !n)
 			return n.error();
 		for (int ifindex : idle)
 			if (Status s = tc_detach(ifindex, TcDirection::ingress); !s)
 				return s;
+		if (have_maps && steers_nothing(maps))
+			if (Status s = detach_filters_reading(maps.gateways.get()); !s)
+				return s;
+		crash_point("down_filters_detached");
 		for (const auto *g : gateways)
 			if (Status s = remove_gateway_objects(g->name); !s)
 				return s;
@@ -167,7 +220,10 @@ Status down_router(const std::string &bpffs, const std::string &router,
 	});
 	if (!st)
 		return st;
-	if (have_maps && (all || dump_gateways(maps.gateways.get()).value().empty()))
+	crash_point("down_before_pins");
+	// Without every map pinned nothing was steered from here yet (up pins
+	// them all before the first entry): a crash left only files.
+	if (!have_maps || all || steers_nothing(maps))
 		return remove_pins(dir);
 	return {};
 }

@@ -1,5 +1,6 @@
 #include "firewall.hpp"
 
+#include "crash_point.hpp"
 #include "model.hpp"
 #include "transport.hpp"
 
@@ -30,6 +31,7 @@ Status apply_host_firewall(const config::Config &cfg)
 {
 	if (!cfg.firewall)
 		return remove_firewall();
+	crash_point("host_nft_batch");
 	return nft::replace_table(nft::plan_host_firewall(*cfg.firewall, host_ike_port, host_natt_port));
 }
 
@@ -37,6 +39,7 @@ Status apply_gateway_firewall(const config::Gateway &gw)
 {
 	if (!gw.firewall)
 		return remove_firewall();
+	crash_point("gateway_nft_batch");
 	return nft::replace_table(
 		nft::plan_gateway_firewall(*gw.firewall, gw.ike_port, gw.natt_port, gw.steer_flags));
 }

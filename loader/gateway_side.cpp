@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "addr.hpp"
+#include "crash_point.hpp"
 #include "firewall.hpp"
 #include "link.hpp"
 #include "neigh.hpp"
@@ -75,6 +76,7 @@ Result<int> ensure_gateway_link(const GatewayPlan &p)
 {
 	if (Status st = ns::create_netns(p.netns); !st)
 		return st.error();
+	crash_point("netns_created");
 	auto link = ns::find_link(p.router_link);
 	if (!link)
 		return link.error();
@@ -89,6 +91,7 @@ Result<int> ensure_gateway_link(const GatewayPlan &p)
 	}
 	if (Status st = ns::create_veth(p.router_link, "eth0", p.netns); !st)
 		return st.error();
+	crash_point("veth_created");
 	auto created = need_link(p.router_link);
 	if (!created)
 		return created.error();
@@ -126,6 +129,7 @@ Status ensure_eth0(const GatewayPlan &p, const PublicSide &pub, const ns::LinkIn
 			return st;
 		if (Status st = ns::set_link_mac(eth0.ifindex, pub.mac); !st)
 			return st;
+		crash_point("mac_set");
 	}
 	if (Status st = ns::set_link_alias(eth0.ifindex, p.alias); !st)
 		return st;
@@ -134,6 +138,7 @@ Status ensure_eth0(const GatewayPlan &p, const PublicSide &pub, const ns::LinkIn
 		return st;
 	if (Status st = ns::ensure_address(eth0.ifindex, prefix_of(p.link.gateway_end, p.link.subnet.prefix), IFA_F_NODAD); !st)
 		return st;
+	crash_point("gateway_addresses");
 	return ns::set_link_up(eth0.ifindex, true);
 }
 
@@ -143,6 +148,7 @@ Status ensure_inside_routes(const GatewayPlan &p, int eth0, const std::array<uin
 	ns::Prefix via = host_of(p.link.router_end);
 	if (Status st = ns::ensure_permanent_neighbour(eth0, via, router_mac); !st)
 		return st;
+	crash_point("neighbour_added");
 	ns::Route def{};
 	def.family = family;
 	def.dst = ns::Prefix{family, {}, 0};
@@ -151,6 +157,7 @@ Status ensure_inside_routes(const GatewayPlan &p, int eth0, const std::array<uin
 	def.protocol = route_protocol;
 	if (Status st = ns::ensure_route(def); !st)
 		return st;
+	crash_point("gateway_default_route");
 	// ICMP errors about cleartext must not leave with the public source.
 	for (const auto &r : p.gateway->routes) {
 		ns::Route local = def;
@@ -183,6 +190,7 @@ Status ensure_gateway_inside(const GatewayPlan &p, const PublicSide &pub, int ro
 			return st;
 		if (Status st = ensure_inside_sysctls(p.gateway->public_address.family); !st)
 			return st;
+		crash_point("gateway_sysctls");
 		if (Status st = ensure_eth0(p, pub, *eth0); !st)
 			return st;
 		if (Status st = ensure_inside_routes(p, eth0->ifindex, router_mac); !st)

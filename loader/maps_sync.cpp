@@ -5,7 +5,9 @@
 
 #include <algorithm>
 
+#include "crash_point.hpp"
 #include "fd.hpp"
+#include "pin_migration.hpp"
 #include "tc_attach.hpp"
 
 namespace steer {
@@ -53,7 +55,9 @@ GatewayIds gateway_ids_for(const std::string &pin_dir, const std::vector<const G
 {
 	GatewayIds existing;
 	Fd fd(bpf_obj_get((pin_dir + "/gateways").c_str()));
-	if (fd.valid()) {
+	// Ids are read only from entries of our layout: a map of another one is
+	// replaced by the load (pin_migration.hpp) and its bytes mean nothing.
+	if (fd.valid() && map_sizes_are(fd.get(), sizeof(steer_gw_key), sizeof(steer_gw_value))) {
 		auto entries = dump_gateways(fd.get());
 		for (const GatewayPlan *p : plans) {
 			if (!entries)
@@ -91,6 +95,7 @@ Status sync_maps(SteerObject &obj, const std::vector<WantedEntry> &wanted)
 			return st;
 		if (w.ret && bpf_map_update_elem(obj.returns_fd(), &w.ret->first, &w.ret->second, BPF_ANY) != 0)
 			return sys_error(errno, "update returns map");
+		crash_point("map_entry_synced");
 	}
 	auto have = dump_gateways(obj.gateways_fd());
 	if (!have)

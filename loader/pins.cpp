@@ -39,9 +39,15 @@ Status ensure_pin_dir(const std::string &dir)
 	if (Status st = check_bpffs(dir); !st)
 		return st;
 	std::error_code ec;
+	const std::filesystem::path root = std::filesystem::path(dir).parent_path();
+	bool root_existed = std::filesystem::exists(root, ec);
 	std::filesystem::create_directories(dir, ec);
 	if (ec)
 		return sys_error(ec.value(), "create pin directory", dir);
+	// mkdir's mode passes through the umask; pins are for root alone. A
+	// root that existed (maybe the bpffs mount itself) keeps its mode.
+	if (!root_existed)
+		::chmod(root.c_str(), 0700);
 	::chmod(dir.c_str(), 0700);
 	return {};
 }

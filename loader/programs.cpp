@@ -4,7 +4,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+
+#include "log.hpp"
 
 namespace steer {
 
@@ -22,6 +25,42 @@ bool same_code(int a, int b)
 	bpf_prog_info ia, ib;
 	return prog_info(a, ia) && prog_info(b, ib) &&
 	       std::memcmp(ia.tag, ib.tag, sizeof(ia.tag)) == 0;
+}
+
+// Ids of the maps a program uses (sorted; empty on error).
+std::vector<uint32_t> prog_map_ids(int fd)
+{
+	bpf_prog_info info;
+	if (!prog_info(fd, info) || info.nr_map_ids == 0)
+		return {};
+	std::vector<uint32_t> ids(info.nr_map_ids);
+	uint32_t want = info.nr_map_ids;
+	std::memset(&info, 0, sizeof(info));
+	info.nr_map_ids = want;
+	info.map_ids = reinterpret_cast<uintptr_t>(ids.data());
+	uint32_t len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0)
+		return {};
+	ids.resize(std::min(want, info.nr_map_ids));
+	std::sort(ids.begin(), ids.end());
+	return ids;
+}
+
+// A pinned program can go on running only if it uses the same pinned maps
+// as the new object's program: the tag covers the code, not which maps it
+// references, and a map replaced by the load (pin_migration.hpp) must not
+// be left to a program that still writes to the old one.
+bool same_shared_maps(int pinned, int fresh, const std::vector<uint32_t> &shared)
+{
+	std::vector<uint32_t> need, have = prog_map_ids(pinned), fresh_ids = prog_map_ids(fresh);
+	std::set_intersection(fresh_ids.begin(), fresh_ids.end(), shared.begin(), shared.end(),
+			      std::back_inserter(need));
+	return !need.empty() && std::includes(have.begin(), have.end(), need.begin(), need.end());
+}
+
+bool still_current(int pinned, int fresh, const std::vector<uint32_t> &shared)
+{
+	return same_code(pinned, fresh) && same_shared_maps(pinned, fresh, shared);
 }
 
 ActiveProgram dup_program(int fd)
@@ -44,9 +83,10 @@ Result<ActivePrograms> activate_programs(SteerObject &obj, const std::string &pi
 {
 	Fd pinned_in(bpf_obj_get((pin_dir + "/prog_ingress").c_str()));
 	Fd pinned_ret(bpf_obj_get((pin_dir + "/prog_return").c_str()));
+	std::vector<uint32_t> shared = obj.shared_map_ids();
 	ActivePrograms out;
-	if (pinned_in.valid() && pinned_ret.valid() && same_code(pinned_in.get(), obj.ingress_fd()) &&
-	    same_code(pinned_ret.get(), obj.return_fd())) {
+	if (pinned_in.valid() && pinned_ret.valid() && still_current(pinned_in.get(), obj.ingress_fd(), shared) &&
+	    still_current(pinned_ret.get(), obj.return_fd(), shared)) {
 		out.ingress = dup_program(pinned_in.get());
 		out.ret = dup_program(pinned_ret.get());
 		return out;
@@ -56,6 +96,8 @@ Result<ActivePrograms> activate_programs(SteerObject &obj, const std::string &pi
 	out.ingress = dup_program(obj.ingress_fd());
 	out.ret = dup_program(obj.return_fd());
 	out.replaced = true;
+	LOG_INFO("programs of %s: ist_ingress %u -> %u, ist_return %u -> %u", pin_dir.c_str(),
+		 prog_id(pinned_in.get()), out.ingress.id, prog_id(pinned_ret.get()), out.ret.id);
 	return out;
 }
 

@@ -1,6 +1,7 @@
 // Which program instances run: a newly loaded object replaces the pinned
-// programs only when its code differs (program tag), so re-running `up`
-// with the same build changes nothing, and a new build replaces in place.
+// programs only when its code differs (program tag) or a pinned map they
+// use was replaced by the load, so re-running `up` with the same build
+// changes nothing, and a new build replaces in place.
 #pragma once
 
 #include <cstdint>

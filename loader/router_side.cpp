@@ -7,6 +7,7 @@
 #include <set>
 
 #include "addr.hpp"
+#include "crash_point.hpp"
 #include "gateway_side.hpp"
 #include "link.hpp"
 #include "netns.hpp"
@@ -103,6 +104,7 @@ Status ensure_router_side(const GatewayPlan &p, int router_ifindex)
 	// No DAD: a tentative link address cannot be a route's source yet.
 	if (Status st = ns::ensure_address(router_ifindex, addr, IFA_F_NODAD); !st)
 		return st;
+	crash_point("router_address");
 	if (Status st = ns::set_link_up(router_ifindex, true); !st)
 		return st;
 	if (Status st = ensure_router_sysctls(p); !st)
@@ -112,9 +114,11 @@ Status ensure_router_side(const GatewayPlan &p, int router_ifindex)
 	for (const auto &r : table)
 		if (Status st = ns::ensure_route(r); !st)
 			return st;
+	crash_point("router_routes");
 	for (const auto &r : rules)
 		if (Status st = ns::ensure_rule(r); !st)
 			return st;
+	crash_point("router_rules");
 	if (Status st = sweep_rules(p, rules); !st)
 		return st;
 	return sweep_table(p, table);
@@ -155,9 +159,11 @@ Status remove_gateway_objects(const std::string &name)
 					if (Status st = ns::delete_rule(r); !st)
 						return st;
 		}
+		crash_point("gateway_rules_removed");
 		// Deleting one end of a veth deletes both, and the routes via it.
 		if (Status st = ns::delete_link(link_name); !st)
 			return st;
+		crash_point("gateway_link_removed");
 	}
 	return ns::delete_netns(name);
 }

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "conntrack.hpp"
+#include "crash_point.hpp"
 #include "firewall.hpp"
 #include "gateway_side.hpp"
 #include "link.hpp"
@@ -76,6 +77,7 @@ Status attach_filters(const std::vector<Placed> &placed, const ActivePrograms &p
 				       : tc_detach(g.router_ifindex, TcDirection::ingress);
 		if (!st)
 			return st;
+		crash_point("return_filter_attached");
 	}
 	for (int ifindex : publics)
 		if (Status st = ensure_filter(ifindex, progs.ingress); !st)
@@ -108,13 +110,16 @@ Status up_router(const std::string &bpffs, const std::string &router_netns,
 	const std::string dir = pin_dir(bpffs, router_netns);
 	if (Status st = ensure_pin_dir(dir); !st)
 		return st;
+	crash_point("pin_dir_created");
 	auto ids = gateway_ids_for(dir, plans);
 	auto obj = load_for(dir, ids);
 	if (!obj)
 		return obj.error();
+	crash_point("maps_pinned");
 	auto progs = activate_programs(**obj, dir);
 	if (!progs)
 		return progs.error();
+	crash_point("programs_pinned");
 	return ns::run_in_netns(router_netns, [&]() -> Status {
 		std::vector<Placed> placed;
 		for (const GatewayPlan *p : plans) {
@@ -129,7 +134,9 @@ Status up_router(const std::string &bpffs, const std::string &router_netns,
 			return st;
 		if (Status st = attach_filters(placed, *progs); !st)
 			return st;
+		crash_point("filters_attached");
 		flush_steered_flows(placed);
+		crash_point("conntrack_flushed");
 		return {};
 	});
 }

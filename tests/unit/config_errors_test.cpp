@@ -540,7 +540,7 @@ const BadCase bad_cases[] = {
 		"etcd = [\"http://192.0.2.10:2379\"]\n"
 		"public_address = \"192.0.2.1\"\n"
 		"auth = { psk_file = \"mesh.psk\" }\n",
-		"c.toml:4:21: mesh.auth.psk_file \"mesh.psk\" must be an absolute path without \"..\", like \"/etc/ipsec-steer/mesh.psk\""},
+		"c.toml:4:21: mesh.auth.psk_file must be an absolute path without \"..\", like \"/etc/ipsec-steer/mesh.psk\" (value not shown: it may be the secret itself)"},
 	{"mesh_auth_dotdot_cert",
 		"[mesh]\n"
 		"etcd = [\"http://192.0.2.10:2379\"]\n"
