@@ -26,9 +26,11 @@ test-quick: build
 demo: build
 	tools/demo/demo.sh $(BUILD)
 
-# BPF_PROG_RUN cost of steer_ingress against an empty TC program.
+# Every benchmark of issue 7 (datapath, non-IPsec, scale, return path,
+# control plane, lifecycle), variants interleaved over shuffled rounds;
+# results in bench/results/latest.{json,md} and PNGs (bench/README.md).
 bench: build
-	$(BUILD)/bench/prog_run_bench
+	bench/run.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -14,6 +14,7 @@ libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
 libnftnl-dev libmnl-dev libnl-3-dev libnl-route-3-dev
 libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libgtest-dev
 iproute2 nftables iptables tcpdump procps
+gnuplot-nox
 strongswan-charon strongswan-swanctl libcharon-extra-plugins
 qemu-system-x86 busybox-static cpio kmod
 libnss3-tools libnss3 libnspr4 libcurl3-nss libevent-core-2.1-7 libevent-pthreads-2.1-7

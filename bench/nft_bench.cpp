@@ -1,0 +1,247 @@
+// Control plane: how long applying the host-mesh firewall takes with N
+// peer pairs (10 .. 100,000), each way measured in a fresh namespace of its
+// own, all (way, N) cells in shuffled order over several rounds:
+//   ours          nft::replace_table: our libnftnl batch (build + send + ACKs)
+//   nft_sets      `nft -f` of the same table (to_text of the same Ruleset)
+//   nft_linear    `nft -f` with one rule per pair instead of the set
+//   iptables      ip6tables-restore (Debian's default, nft backend), one
+//                 `-m policy --dir in --pol ipsec` rule per pair
+//   iptables_legacy  the same with ip6tables-legacy-restore
+// and, for 1,000 and 100,000 pairs, adding one more pair to the loaded
+// table (add_one: ours replaces the table; nft adds an element or a rule;
+// ip6tables / ip6tables-legacy -A appends a rule).
+// Peers are IPv6 (2001:db8::/32: documentation addresses, enough of them).
+// Usage: nft_bench [--rounds R] [--max N] [--seed S] [--out FILE]   (root)
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "lab.hpp"
+#include "mesh_ruleset.hpp"
+#include "model.hpp"
+#include "netns.hpp"
+#include "transport.hpp"
+
+using namespace steer;
+
+namespace {
+
+using bench::PeerPair;
+
+std::string nft_linear_text(const std::vector<PeerPair> &ps)
+{
+	std::string s = "table inet ipsec_steer {\n chain forward {\n"
+			"  type filter hook forward priority 0; policy accept;\n";
+	for (const PeerPair &p : ps)
+		s += "  ip6 saddr " + p.peer + " ip6 daddr " + p.subnet + " meta ipsec exists accept\n";
+	return s + " }\n}\n";
+}
+
+std::string iptables_text(const std::vector<PeerPair> &ps)
+{
+	std::string s = "*filter\n:FORWARD ACCEPT [0:0]\n";
+	for (const PeerPair &p : ps)
+		s += "-A FORWARD -s " + p.peer + "/128 -d " + p.subnet +
+		     " -m policy --dir in --pol ipsec -j ACCEPT\n";
+	return s + "COMMIT\n";
+}
+
+// Runs argv inside namespace ns with stdin from `input`; wall seconds.
+Result<double> run_tool(const std::string &ns, const std::vector<std::string> &argv,
+			const std::string &input)
+{
+	auto t0 = std::chrono::steady_clock::now();
+	pid_t pid = ::fork();
+	if (pid == 0) {
+		int nsfd = ::open(ns::netns_path(ns).c_str(), O_RDONLY | O_CLOEXEC);
+		int in = ::open(input.c_str(), O_RDONLY);
+		if (nsfd < 0 || in < 0 || ::setns(nsfd, CLONE_NEWNET) != 0 || ::dup2(in, 0) < 0)
+			::_exit(126);
+		std::vector<char *> args;
+		for (const auto &a : argv)
+			args.push_back(const_cast<char *>(a.c_str()));
+		args.push_back(nullptr);
+		::execvp(args[0], args.data());
+		::_exit(127);
+	}
+	int status = 0;
+	::waitpid(pid, &status, 0);
+	double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return plain_error(argv[0] + " failed (status " + std::to_string(status) + ")", ns);
+	return s;
+}
+
+struct Cell {
+	std::string way;
+	size_t n;
+	bool add1 = false; // time adding pair N+1 to a table loaded with N
+	std::vector<double> seconds;
+	std::string error;
+};
+
+// Applies our table with `pairs` in namespace ns; wall seconds of the apply.
+Result<double> apply_ours(const std::string &ns, const nft::Ruleset &rs)
+{
+	double s = 0;
+	Status st = ns::run_in_netns(ns, [&]() -> Status {
+		auto t0 = std::chrono::steady_clock::now();
+		Status r = nft::replace_table(rs);
+		s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+		return r;
+	});
+	if (!st)
+		return st.error();
+	return s;
+}
+
+Result<double> measure(const Cell &c, const std::string &ns, const std::string &dir);
+
+// Adding pair N+1 to a table already holding N (loaded untimed first):
+// ours replaces the table (the only way our transport changes it); nft adds
+// one element or one rule; iptables appends one rule.
+Result<double> measure_add1(const Cell &c, const std::string &ns, const std::string &dir)
+{
+	Cell load = c;
+	load.add1 = false;
+	if (auto r = measure(load, ns, dir); !r)
+		return r;
+	auto ps = bench::peer_pairs(c.n + 1);
+	const PeerPair &p = ps.back();
+	if (c.way == "ours") {
+		auto rs = bench::mesh_ruleset(ps);
+		if (!rs)
+			return rs.error();
+		return apply_ours(ns, *rs);
+	}
+	if (c.way == "nft_sets")
+		return run_tool(ns, {"nft", "add", "element", "inet", "ipsec_steer", "peer_subnets_v6",
+				     "{ " + p.peer + " . " + p.subnet + " }"}, "/dev/null");
+	if (c.way == "nft_linear")
+		return run_tool(ns, {"nft", "add", "rule", "inet", "ipsec_steer", "forward", "ip6", "saddr",
+				     p.peer, "ip6", "daddr", p.subnet, "meta", "ipsec", "exists", "accept"},
+				"/dev/null");
+	std::string tool = c.way == "iptables" ? "ip6tables" : "ip6tables-legacy";
+	return run_tool(ns, {tool, "-w", "-A", "FORWARD", "-s", p.peer + "/128", "-d", p.subnet, "-m",
+			     "policy", "--dir", "in", "--pol", "ipsec", "-j", "ACCEPT"}, "/dev/null");
+}
+
+// One measurement of one way in a fresh namespace (deleted after).
+Result<double> measure(const Cell &c, const std::string &ns, const std::string &dir)
+{
+	if (c.add1)
+		return measure_add1(c, ns, dir);
+	const std::string file = dir + "/" + c.way + "-" + std::to_string(c.n);
+	if (c.way == "ours") {
+		auto rs = bench::mesh_ruleset(bench::peer_pairs(c.n));
+		if (!rs)
+			return rs.error();
+		return apply_ours(ns, *rs);
+	}
+	if (c.way == "nft_sets" || c.way == "nft_linear")
+		return run_tool(ns, {"nft", "-f", "-"}, file);
+	if (c.way == "iptables")
+		return run_tool(ns, {"ip6tables-restore", "-w"}, file);
+	return run_tool(ns, {"ip6tables-legacy-restore", "-w"}, file);
+}
+
+// The input files of the external tools, written once before timing.
+Status write_inputs(const std::vector<Cell> &cells, const std::string &dir)
+{
+	for (const Cell &c : cells) {
+		std::string text;
+		auto ps = bench::peer_pairs(c.n);
+		if (c.way == "nft_sets") {
+			auto rs = bench::mesh_ruleset(ps);
+			if (!rs)
+				return rs.error();
+			text = nft::to_text(*rs);
+		} else if (c.way == "nft_linear")
+			text = nft_linear_text(ps);
+		else if (c.way != "ours")
+			text = iptables_text(ps);
+		std::ofstream(dir + "/" + c.way + "-" + std::to_string(c.n)) << text;
+	}
+	return {};
+}
+
+double median(std::vector<double> v)
+{
+	std::sort(v.begin(), v.end());
+	size_t n = v.size();
+	return n == 0 ? 0 : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	int rounds = 3;
+	size_t max_n = 100000;
+	uint64_t seed = static_cast<uint64_t>(::time(nullptr));
+	std::string out;
+	for (int i = 1; i + 1 < argc; i += 2) {
+		std::string k = argv[i], v = argv[i + 1];
+		if (k == "--rounds") rounds = std::stoi(v);
+		else if (k == "--max") max_n = std::stoul(v);
+		else if (k == "--seed") seed = std::stoull(v);
+		else if (k == "--out") out = v;
+	}
+	std::vector<Cell> cells;
+	for (size_t n : {10, 1000, 10000, 100000})
+		if (n <= max_n)
+			for (const char *w : {"ours", "nft_sets", "nft_linear", "iptables", "iptables_legacy"})
+				cells.push_back({w, n, false, {}, {}});
+	for (size_t n : {1000, 100000})
+		if (n <= max_n)
+			for (const char *w : {"ours", "nft_sets", "nft_linear", "iptables", "iptables_legacy"})
+				cells.push_back({w, n, true, {}, {}});
+	std::string dir = "/tmp/istbnft-" + std::to_string(::getpid());
+	::mkdir(dir.c_str(), 0700);
+	if (Status st = write_inputs(cells, dir); !st) {
+		std::fprintf(stderr, "nft_bench: %s\n", st.error().message().c_str());
+		return 1;
+	}
+	std::mt19937_64 rng(seed);
+	std::vector<size_t> order(cells.size());
+	for (size_t i = 0; i < order.size(); i++)
+		order[i] = i;
+	const std::string ns = "istbnft-" + std::to_string(::getpid());
+	for (int r = 0; r < rounds; r++) {
+		std::shuffle(order.begin(), order.end(), rng);
+		for (size_t i : order) {
+			lab::delete_netns(ns);
+			if (Status st = lab::sh("ip netns add " + ns); !st)
+				return 1;
+			auto s = measure(cells[i], ns, dir);
+			if (s)
+				cells[i].seconds.push_back(*s);
+			else
+				cells[i].error = s.error().message();
+		}
+		std::fprintf(stderr, "nft_bench: round %d/%d done\n", r + 1, rounds);
+	}
+	lab::delete_netns(ns);
+	(void)lab::sh("rm -rf " + dir);
+	nlohmann::json j{{"tool", "nft_bench"}, {"rounds", rounds}, {"seed", seed}};
+	j["cells"] = nlohmann::json::array();
+	for (const Cell &c : cells)
+		j["cells"].push_back({{"way", c.way}, {"pairs", c.n}, {"add_one", c.add1}, {"runs_s", c.seconds},
+				      {"median_s", median(c.seconds)}, {"error", c.error}});
+	if (out.empty())
+		std::cout << j.dump(1) << "\n";
+	else
+		std::ofstream(out) << j.dump(1) << "\n";
+	return 0;
+}
