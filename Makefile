@@ -83,3 +83,8 @@ fuzz: fuzz-build build
 		$(FUZZ_BUILD)/tests/fuzz/seeds/ref_classifier
 	# The nightly-size differential run: 10,000,000 frames (root; a few minutes).
 	STEER_DIFF_FRAMES=$(DIFF_FRAMES) $(BUILD)/tests/bpf/bpf_differential_test
+
+# docs/architecture.svg from its source (the test docs_check compares them).
+.PHONY: docs
+docs:
+	dot -Tsvg docs/architecture.dot -o docs/architecture.svg

@@ -21,4 +21,4 @@ fi
 rm -f "$out"/*.xml
 export IPSEC_STEER_VM_CACHE="$cache"
 exec "$here/../../tools/vm/vm-run.sh" -c "$cache" -o "$out" -t "${VM_TIMEOUT:-840}" -- \
-	"$here/suite.sh" "$build" "$out"
+	"$here/suite.sh" "$build" "$out" "$(cd "$here/../.." && pwd)"
