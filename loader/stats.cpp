@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "config.hpp"
 #include "gateway_counters.hpp"
+#include "stats_table.hpp"
 
 namespace steer {
 
@@ -24,23 +25,6 @@ nlohmann::json counters_json(const ClassCounters &cc)
 	return j;
 }
 
-void print_table(const std::vector<GatewayCounters> &all, const std::vector<GatewayCounters> *prev,
-		 double seconds)
-{
-	std::printf("%-12s %-15s %12s %14s %12s %14s%s\n", "GATEWAY", "CLASS", "IN PKTS", "IN BYTES",
-		    "OUT PKTS", "OUT BYTES", prev ? "     IN PPS" : "");
-	for (size_t i = 0; i < all.size(); i++)
-		for (uint32_t k = 0; k < STEER_CLASS_MAX; k++) {
-			const auto &g = all[i];
-			std::printf("%-12s %-15s %12llu %14llu %12llu %14llu", g.name.c_str(), class_name(k),
-				    (unsigned long long)g.in[k].packets, (unsigned long long)g.in[k].bytes,
-				    (unsigned long long)g.out[k].packets, (unsigned long long)g.out[k].bytes);
-			if (prev && i < prev->size())
-				std::printf(" %10.1f", (g.in[k].packets - (*prev)[i].in[k].packets) / seconds);
-			std::printf("\n");
-		}
-}
-
 } // namespace
 
 int cmd_stats(const CommandOptions &o)
@@ -51,8 +35,10 @@ int cmd_stats(const CommandOptions &o)
 		return exit_usage;
 	}
 	std::vector<GatewayCounters> prev;
+	auto prev_at = std::chrono::steady_clock::now();
 	for (bool first = true;; first = false) {
 		auto all = read_gateway_counters(*cfg);
+		const auto at = std::chrono::steady_clock::now();
 		if (!all) {
 			std::fprintf(stderr, "ipsec-steer: %s\n", all.error().message().c_str());
 			return exit_failure;
@@ -68,12 +54,15 @@ int cmd_stats(const CommandOptions &o)
 		} else {
 			if (o.watch_seconds > 0)
 				std::printf("\033[H\033[2J");
-			print_table(*all, first ? nullptr : &prev, o.watch_seconds);
+			// Rates over the measured interval, not the requested one.
+			const double seconds = std::chrono::duration<double>(at - prev_at).count();
+			std::fputs(format_stats_table(*all, first ? nullptr : &prev, seconds).c_str(), stdout);
 		}
 		std::fflush(stdout);
 		if (o.watch_seconds <= 0)
 			return exit_ok;
 		prev = *all;
+		prev_at = at;
 		std::this_thread::sleep_for(std::chrono::duration<double>(o.watch_seconds));
 	}
 }
