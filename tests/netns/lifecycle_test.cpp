@@ -22,23 +22,13 @@
 #include "plan.hpp"
 #include "reconcile.hpp"
 #include "tc_attach.hpp"
+#include "shell.hpp"
 
 namespace steer::test {
 namespace {
 
 using namespace std::chrono_literals;
 
-std::string capture(const std::string &cmd)
-{
-	std::string out;
-	FILE *p = ::popen((cmd + " 2>&1").c_str(), "r");
-	char buf[4096];
-	while (p && std::fgets(buf, sizeof(buf), p))
-		out += buf;
-	if (p)
-		::pclose(p);
-	return out;
-}
 
 class Lifecycle : public ::testing::Test {
 protected:

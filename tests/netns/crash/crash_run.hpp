@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "shell.hpp"
+
 namespace steer::test {
 
 struct ToolRun {
@@ -111,17 +113,5 @@ inline void remove_lock_file(std::string bpffs_root)
 	::unlink(("/run/ipsec-steer/" + bpffs_root + ".lock").c_str());
 }
 
-// A shell command's stdout and stderr.
-inline std::string capture(const std::string &cmd)
-{
-	std::string out;
-	FILE *p = ::popen((cmd + " 2>&1").c_str(), "r");
-	char buf[4096];
-	while (p && std::fgets(buf, sizeof(buf), p))
-		out += buf;
-	if (p)
-		::pclose(p);
-	return out;
-}
 
 } // namespace steer::test

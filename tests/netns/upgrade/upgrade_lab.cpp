@@ -17,6 +17,7 @@
 #include "harness.hpp"
 #include "netns.hpp"
 #include "tc_attach.hpp"
+#include "shell.hpp"
 
 namespace steer::test {
 
@@ -54,17 +55,6 @@ uint32_t filter_prog(const std::string &router, const std::string &ifname)
 
 } // namespace
 
-std::string capture(const std::string &cmd)
-{
-	std::string out;
-	FILE *p = ::popen((cmd + " 2>&1").c_str(), "r");
-	char buf[4096];
-	while (p && std::fgets(buf, sizeof(buf), p))
-		out += buf;
-	if (p)
-		::pclose(p);
-	return out;
-}
 
 bool wait_for(const std::function<bool()> &done, std::chrono::seconds timeout)
 {

@@ -27,6 +27,7 @@
 #include "fd.hpp"
 #include "lab.hpp"
 #include "packet_builder.hpp"
+#include "shell.hpp"
 
 namespace steer::test {
 
@@ -92,7 +93,6 @@ protected:
 	std::string peer, router, gw, bpffs, path;
 };
 
-std::string capture(const std::string &cmd);
 bool wait_for(const std::function<bool()> &done, std::chrono::seconds timeout);
 double seconds_since(std::chrono::steady_clock::time_point t);
 // The tag (8 bytes, hex) of a program id, "" when it is gone.

@@ -53,6 +53,7 @@
 #include "programs.hpp"
 #include "tc_attach.hpp"
 #include "watch_sources.hpp"
+#include "shell.hpp"
 
 namespace steer::test {
 namespace {
@@ -64,17 +65,6 @@ constexpr auto restore_limit = 1000ms;
 constexpr auto poll_every = 20ms;
 constexpr uint32_t test_spi = 0x5157;
 
-std::string capture(const std::string &cmd)
-{
-	std::string out;
-	FILE *p = ::popen((cmd + " 2>&1").c_str(), "r");
-	char buf[4096];
-	while (p && std::fgets(buf, sizeof(buf), p))
-		out += buf;
-	if (p)
-		::pclose(p);
-	return out;
-}
 
 // The service manager's end of NOTIFY_SOCKET.
 class NotifyListener {
