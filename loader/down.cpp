@@ -258,6 +258,12 @@ Status down(const config::Config &cfg, bool all)
 		if (Status st = down_router(cfg.bpffs, router, gateways, all); !st)
 			return st;
 	}
+	// Gateway namespaces whose veth never came (a crash between the two)
+	// are found by their mark.
+	if (all)
+		for (const auto &name : marked_gateway_netns())
+			if (Status st = remove_marked_gateway_netns(name); !st)
+				return st;
 	// The pin root goes too once no router namespace has pins in it.
 	std::error_code ec;
 	std::filesystem::remove(cfg.bpffs, ec);

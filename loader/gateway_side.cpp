@@ -74,7 +74,8 @@ Result<PublicSide> read_public_side_here(const std::string &ifname)
 // Runs in the router namespace.
 Result<int> ensure_gateway_link(const GatewayPlan &p)
 {
-	if (Status st = ns::create_netns(p.netns); !st)
+	const std::string &gateway = p.gateway->name;
+	if (Status st = ns::create_netns(p.netns, [&] { return mark_gateway_netns(gateway); }); !st)
 		return st.error();
 	crash_point("netns_created");
 	auto link = ns::find_link(p.router_link);

@@ -41,4 +41,13 @@ Result<std::vector<std::string>> owned_gateways();
 // gateway namespace itself. Absent pieces are fine.
 Status remove_gateway_objects(const std::string &name);
 
+// A gateway namespace is marked from birth: its lo carries the alias
+// ipsec-steer:<gateway> (set before the namespace is named), so `down
+// --all` finds it even when a crash left it without its veth.
+Status mark_gateway_netns(const std::string &gateway);
+// Every named namespace whose lo carries our mark.
+std::vector<std::string> marked_gateway_netns();
+// Its veth (both ends), then the namespace.
+Status remove_marked_gateway_netns(const std::string &netns);
+
 } // namespace steer

@@ -136,6 +136,41 @@ Result<std::vector<std::string>> owned_gateways()
 	return names;
 }
 
+Status mark_gateway_netns(const std::string &gateway)
+{
+	constexpr int loopback_ifindex = 1;  // lo is always 1 in a namespace
+	return ns::set_link_alias(loopback_ifindex, alias_prefix + gateway);
+}
+
+std::vector<std::string> marked_gateway_netns()
+{
+	std::vector<std::string> marked;
+	for (const auto &name : ns::list_netns()) {
+		bool ours = false;
+		(void)ns::run_in_netns(name, [&]() -> Status {
+			auto lo = ns::find_link(1);
+			ours = lo && *lo && (*lo)->alias.rfind(alias_prefix, 0) == 0;
+			return {};
+		});
+		if (ours)
+			marked.push_back(name);
+	}
+	return marked;
+}
+
+Status remove_marked_gateway_netns(const std::string &netns)
+{
+	// Deleting our end of the veth deletes the router's end at once;
+	// leaving it to the namespace's (asynchronous) teardown would not.
+	Status st = ns::run_in_netns(netns, [] {
+		auto eth0 = ns::find_link("eth0");
+		if (!eth0)
+			return Status(eth0.error());
+		return *eth0 ? ns::delete_link("eth0") : Status{};
+	});
+	return st ? ns::delete_netns(netns) : st;
+}
+
 Status remove_gateway_objects(const std::string &name)
 {
 	const std::string link_name = "ist-" + name;

@@ -52,7 +52,7 @@ Status share_run_dir()
 
 // unshare() on a throwaway thread: only that thread enters the new
 // namespace, and the bind mount keeps the namespace alive after it ends.
-Status bind_new_netns(const std::string &path)
+Status bind_new_netns(const std::string &path, const std::function<Status()> &inside)
 {
 	Status result;
 	std::thread worker([&] {
@@ -60,6 +60,8 @@ Status bind_new_netns(const std::string &path)
 			result = sys_error(errno, "create network namespace", path);
 			return;
 		}
+		if (inside && !(result = inside()))
+			return;
 		if (::mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) != 0)
 			result = sys_error(errno, "bind mount network namespace", path);
 	});
@@ -99,7 +101,7 @@ Status run_in_netns(const std::string &name, const std::function<Status()> &fn)
 	return result;
 }
 
-Status create_netns(const std::string &name)
+Status create_netns(const std::string &name, const std::function<Status()> &inside)
 {
 	if (!valid_name(name))
 		return sys_error(EINVAL, "invalid network namespace name", name);
@@ -116,7 +118,7 @@ Status create_netns(const std::string &name)
 	// Lost a race with another creator that has mounted it meanwhile.
 	if (!created && is_netns_mount(path))
 		return {};
-	Status st = bind_new_netns(path);
+	Status st = bind_new_netns(path, inside);
 	if (!st && created)
 		::unlink(path.c_str());
 	return st;

@@ -25,7 +25,11 @@ Status run_in_netns(const std::string &name, const std::function<Status()> &fn);
 // namespace), then a fresh namespace is bind-mounted on /run/netns/<name>.
 // An existing namespace is success; a dead file left by a failed creation
 // (or by a creation inside a private mount namespace) gets a namespace.
-Status create_netns(const std::string &name);
+// `inside`, when given, runs in the new namespace before it gets its name:
+// what it does (an ownership mark) is there from the first moment the name
+// exists, so no crash can leave the named namespace without it. When it
+// fails, the namespace is never named and the error is returned.
+Status create_netns(const std::string &name, const std::function<Status()> &inside = {});
 
 // umount2(MNT_DETACH) + unlink; an absent namespace is success.
 Status delete_netns(const std::string &name);

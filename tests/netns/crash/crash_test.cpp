@@ -509,6 +509,22 @@ TEST_P(CrashDuringUp, DownRightAfterTheCrashLeavesNothing)
 	EXPECT_EQ(leftovers(*lab_), "") << "down after a crash at " << point;
 }
 
+// `down --all` with a config that names no gateway (the operator removed
+// them, or lost the file): what the crash left is found by its marks alone
+// (ist-* aliases, the gateway namespace's lo alias, our routing protocol,
+// the pin directories), never by the config.
+TEST_P(CrashDuringUp, DownAllWithoutTheGatewaysInTheConfigLeavesNothing)
+{
+	const std::string &point = GetParam();
+	ASSERT_NO_FATAL_FAILURE(crash_at("up", point));
+	const std::string bare = lab_->config + ".bare.toml";
+	std::ofstream(bare) << "bpffs = \"" << lab_->bpffs << "/ipsec-steer\"\n";
+	ToolRun r = run_tool(tool_path(), {"down", "--all", "-c", bare});
+	std::filesystem::remove(bare);
+	ASSERT_TRUE(r.exited(0)) << r.describe();
+	EXPECT_EQ(leftovers(*lab_), "") << "down --all after a crash at " << point;
+}
+
 TEST_P(CrashDuringDown, NextDownLeavesNothing)
 {
 	const std::string &point = GetParam();
