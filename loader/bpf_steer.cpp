@@ -12,6 +12,7 @@
 #include "crash_point.hpp"
 #include "log.hpp"
 #include "pin_migration.hpp"
+#include "preflight.hpp"
 #include "steer_bpf.skel.h"
 
 namespace steer {
@@ -96,6 +97,9 @@ Result<std::unique_ptr<SteerObject>> SteerObject::load(const LoadOptions &opts)
 		return sys_error(errno, "open BPF object steer");
 	std::unique_ptr<SteerObject> obj(new SteerObject(skel));
 	skel->rodata->record_decisions = opts.record_decisions ? 1 : 0;
+	// A kernel without the helper would refuse the program: the verifier
+	// drops the call when this is 0 (gateways then carry REDIRECT_PLAIN).
+	skel->rodata->redirect_peer_ok = redirect_peer_available() ? 1 : 0;
 	uint32_t entries = stats_entries(opts);
 	bpf_map__set_max_entries(skel->maps.stats, entries);
 	bpf_map__set_max_entries(skel->maps.stats_out, entries);

@@ -2,12 +2,12 @@
 // nftables rulesets of the namespaces the config manages (other tools'
 // NAT and accept rules that defeat IPsec). Every problem is printed with
 // its fix; nothing is changed.
+#include <linux/capability.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -15,7 +15,7 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "config.hpp"
-#include "environment.hpp"
+#include "preflight.hpp"
 #include "inspect.hpp"
 #include "netns.hpp"
 #include "pins.hpp"
@@ -25,41 +25,26 @@ namespace steer {
 
 namespace {
 
-struct Problem {
-	std::string what;
-	std::string fix;
-	std::string rule = {};  // the offending rule, when there is one
-};
+using Problem = Finding;
 
-// Effective capability bits of this process, from /proc/self/status.
-uint64_t effective_caps()
+// What `up` would refuse (preflight.hpp), and what it would mend: a
+// bpffs it mounts, a redirect it falls back from. Kernel BTF is noted.
+void check_machine(const config::Config &cfg, std::vector<Problem> &out)
 {
-	std::ifstream in("/proc/self/status");
-	std::string line;
-	while (std::getline(in, line))
-		if (line.rfind("CapEff:", 0) == 0)
-			return std::stoull(line.substr(7), nullptr, 16);
-	return 0;
-}
-
-constexpr int cap_net_admin = 12, cap_sys_admin = 21, cap_bpf = 39;
-
-void check_privileges(std::vector<Problem> &out)
-{
-	uint64_t caps = effective_caps();
-	if (!(caps & (1ull << cap_net_admin)))
-		out.push_back({"missing CAP_NET_ADMIN", "run as root or grant CAP_NET_ADMIN"});
-	if (!(caps & ((1ull << cap_bpf) | (1ull << cap_sys_admin))))
-		out.push_back({"missing CAP_BPF (or CAP_SYS_ADMIN)", "run as root or grant CAP_BPF"});
-}
-
-void check_kernel(const config::Config &cfg, std::vector<Problem> &out)
-{
-	if (::access("/sys/kernel/btf/vmlinux", R_OK) != 0)
-		out.push_back({"kernel BTF missing (/sys/kernel/btf/vmlinux)",
-			       "use a kernel built with CONFIG_DEBUG_INFO_BTF=y"});
-	if (Status st = check_bpffs(cfg.bpffs); !st)
-		out.push_back({st.error().message(), "mount -t bpf bpf /sys/fs/bpf"});
+	for (auto &f : missing_capabilities())
+		out.push_back(f);
+	if (cfg.gateways.empty())
+		return;
+	for (auto &f : map_capacity_findings(cfg))
+		out.push_back(f);
+	for (auto &f : bpffs_findings(cfg.bpffs))
+		out.push_back(f);
+	if (!on_bpffs(cfg.bpffs) && !bpffs_mount_point(cfg.bpffs).empty())
+		std::fprintf(stderr, "note: no bpf filesystem at /sys/fs/bpf yet: `up` mounts one\n");
+	if (!redirect_peer_available())
+		std::fprintf(stderr, "note: the kernel has no bpf_redirect_peer: `up` steers with bpf_redirect\n");
+	if (std::string n = kernel_btf_note(); !n.empty())
+		std::fprintf(stderr, "note: %s\n", n.c_str());
 }
 
 // The probe runs in a namespace of its own, made for it on a thread and
@@ -134,22 +119,17 @@ int cmd_check(const CommandOptions &o)
 		std::fprintf(stderr, "%s\n", cfg.error().what.c_str());
 		return exit_usage;
 	}
-	if (Status st = validate_environment(*cfg); !st) {
-		std::fprintf(stderr, "%s\n", st.error().message().c_str());
-		return exit_usage;
-	}
-	std::vector<Problem> problems;
-	check_privileges(problems);
-	if (!cfg->gateways.empty())
-		check_kernel(*cfg, problems);
+	std::vector<Problem> problems = environment_findings(*cfg);
+	check_machine(*cfg, problems);
 	// Reading rulesets needs CAP_NET_ADMIN, already reported when missing.
-	if (effective_caps() & (1ull << cap_net_admin))
+	if (effective_capabilities() & (1ull << CAP_NET_ADMIN))
 		check_firewalls(*cfg, problems);
 	for (const auto &p : problems) {
-		std::fprintf(stderr, "problem: %s\n", p.what.c_str());
+		std::fprintf(stderr, "problem: %s\n", to_error({p.what, "", "", p.err}).what.c_str());
 		if (!p.rule.empty())
 			std::fprintf(stderr, "  rule: %s\n", p.rule.c_str());
-		std::fprintf(stderr, "  fix: %s\n", p.fix.c_str());
+		if (!p.fix.empty())
+			std::fprintf(stderr, "  fix: %s\n", p.fix.c_str());
 	}
 	if (!problems.empty())
 		return exit_failure;

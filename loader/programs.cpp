@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 
 #include "log.hpp"
 
@@ -58,9 +59,31 @@ bool same_shared_maps(int pinned, int fresh, const std::vector<uint32_t> &shared
 	return !need.empty() && std::includes(have.begin(), have.end(), need.begin(), need.end());
 }
 
+// The load-time settings (.rodata) a program was loaded with. The tag
+// covers the code before verification, not these, and the verifier
+// prunes code by them (redirect_peer_ok drops a helper call): settings
+// that differ make the pinned program stale too.
+std::vector<uint8_t> rodata_of(int prog)
+{
+	for (uint32_t id : prog_map_ids(prog)) {
+		Fd map(bpf_map_get_fd_by_id(id));
+		bpf_map_info info{};
+		uint32_t len = sizeof(info);
+		if (!map.valid() || bpf_obj_get_info_by_fd(map.get(), &info, &len) != 0 ||
+		    std::string_view(info.name).find(".rodata") == std::string_view::npos)
+			continue;
+		std::vector<uint8_t> value(info.value_size);
+		uint32_t key = 0;
+		if (bpf_map_lookup_elem(map.get(), &key, value.data()) == 0)
+			return value;
+	}
+	return {};
+}
+
 bool still_current(int pinned, int fresh, const std::vector<uint32_t> &shared)
 {
-	return same_code(pinned, fresh) && same_shared_maps(pinned, fresh, shared);
+	return same_code(pinned, fresh) && same_shared_maps(pinned, fresh, shared) &&
+	       rodata_of(pinned) == rodata_of(fresh);
 }
 
 ActiveProgram dup_program(int fd)

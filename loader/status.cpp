@@ -36,6 +36,8 @@ struct GatewayStatus {
 	bool attached = false, target_ok = false, namespace_ok = false, link_ok = false;
 	bool addresses_ok = false, neighbour_ok = false, rules_ok = false;
 	bool firewall_ok = true; // the gateway's nft table, when it has [gateway.firewall]
+	std::string redirect;    // what the map entry makes the program use: "peer", "plain", ""
+	std::vector<std::string> notes; // not problems: said in DETAILS, healthy all the same
 	bool healthy() const { return problems.empty(); }
 };
 
@@ -87,6 +89,9 @@ void inspect_router(const GatewayPlan &p, const PublicSide &pub, const std::stri
 	steer_gw_value value{};
 	if (gateways.valid() && bpf_map_lookup_elem(gateways.get(), &key, &value) == 0) {
 		s.gateway_id = value.gateway_id;
+		s.redirect = (value.flags & STEER_F_REDIRECT_PLAIN) ? "plain" : "peer";
+		if (s.redirect == "plain" && !(p.gateway->steer_flags & STEER_F_REDIRECT_PLAIN))
+			s.notes.push_back("redirect plain: kernel lacks bpf_redirect_peer");
 		s.target_ok = s.link_ok && static_cast<int>(value.target_ifindex) == s.target_ifindex;
 	}
 	size_t rules = 0;
@@ -134,7 +139,7 @@ nlohmann::json to_json(const GatewayStatus &s, const GatewayPlan &p)
 		{"program_id", s.program_id}, {"target_ifindex", s.target_ifindex},
 		{"target_ok", s.target_ok}, {"namespace_ok", s.namespace_ok},
 		{"addresses_ok", s.addresses_ok}, {"neighbour_ok", s.neighbour_ok},
-		{"rules_ok", s.rules_ok}, {"firewall_ok", s.firewall_ok}};
+		{"rules_ok", s.rules_ok}, {"firewall_ok", s.firewall_ok}, {"redirect", s.redirect}};
 }
 
 } // namespace
@@ -160,6 +165,8 @@ int cmd_status(const CommandOptions &o)
 			continue;
 		std::string details;
 		for (const auto &pr : s.problems)
+			details += (details.empty() ? "" : "; ") + pr;
+		for (const auto &pr : s.notes)
 			details += (details.empty() ? "" : "; ") + pr;
 		std::printf("%-12s %-9s %-10s %-24s %-6u %-7d %s\n", s.name.c_str(),
 			    s.healthy() ? "healthy" : "UNHEALTHY", p.gateway->public_interface.c_str(),

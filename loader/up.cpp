@@ -18,6 +18,7 @@
 #include "maps_sync.hpp"
 #include "netns.hpp"
 #include "pins.hpp"
+#include "preflight.hpp"
 #include "programs.hpp"
 #include "reconcile.hpp"
 #include "tc_attach.hpp"
@@ -175,8 +176,10 @@ std::vector<WantedEntry> placed_entries(const std::vector<Placed> &placed, const
 
 } // namespace
 
-Status up(const config::Config &cfg)
+Status up(const config::Config &given)
 {
+	// Without bpf_redirect_peer every gateway steers with bpf_redirect.
+	const config::Config cfg = with_redirect_fallback(given);
 	auto plans = plan_gateways(cfg);
 	std::map<std::string, std::vector<const GatewayPlan *>> by_router;
 	for (const auto &p : plans)
@@ -196,8 +199,9 @@ Status up(const config::Config &cfg)
 	return apply_host_firewall(cfg);
 }
 
-Status up_router_of(const config::Config &cfg, const std::string &router_netns)
+Status up_router_of(const config::Config &given, const std::string &router_netns)
 {
+	const config::Config cfg = with_redirect_fallback(given);
 	auto plans = plan_gateways(cfg);
 	std::vector<const GatewayPlan *> group;
 	for (const auto &p : plans)
