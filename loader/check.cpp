@@ -137,10 +137,4 @@ int cmd_check(const CommandOptions &o)
 	return exit_ok;
 }
 
-int cmd_not_built(const char *command, const char *issue)
-{
-	std::fprintf(stderr, "ipsec-steer: `%s` is not built yet (tracked in issue %s)\n", command, issue);
-	return exit_failure;
-}
-
 } // namespace steer

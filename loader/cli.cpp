@@ -68,11 +68,6 @@ void opts_exec(CLI::App &app, CommandOptions &o)
 	app.add_option("cmd", o.argv, "command and arguments (after --)")->required();
 }
 
-Runner later(const char *command, const char *issue)
-{
-	return [=](const CommandOptions &) { return cmd_not_built(command, issue); };
-}
-
 const std::vector<CommandSpec> &command_table()
 {
 	static const std::vector<CommandSpec> table = {
@@ -82,7 +77,7 @@ const std::vector<CommandSpec> &command_table()
 		{"stats", "per-gateway, per-class packet counters", opts_stats, cmd_stats},
 		{"check", "validate the config and the environment", opt_config, cmd_check},
 		{"watch", "stay running and restore drifted state", opts_watch, cmd_watch},
-		{"mesh", "keep IKE connections equal to etcd leases", opts_mesh, later("mesh", "8")},
+		{"mesh", "keep IKE connections equal to etcd leases", opts_mesh, cmd_mesh},
 		{"exec", "run a command inside a gateway's namespace", opts_exec, cmd_exec},
 	};
 	return table;

@@ -26,6 +26,6 @@ int cmd_status(const CommandOptions &o);
 int cmd_stats(const CommandOptions &o);
 int cmd_exec(const CommandOptions &o);
 int cmd_watch(const CommandOptions &o);
-int cmd_not_built(const char *command, const char *issue);
+int cmd_mesh(const CommandOptions &o);
 
 } // namespace steer

@@ -16,6 +16,7 @@ libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libgtest-dev
 iproute2 nftables iptables tcpdump procps graphviz
 gnuplot-nox
 strongswan-charon strongswan-swanctl libcharon-extra-plugins
+etcd-server etcd-client libcurl4-openssl-dev
 qemu-system-x86 busybox-static cpio kmod
 libnss3-tools libnss3 libnspr4 libcurl3-nss libevent-core-2.1-7 libevent-pthreads-2.1-7
 libldns3 libunbound8 libcap-ng0 libaudit1 libldap-2.5-0 dns-root-data

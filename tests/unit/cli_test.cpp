@@ -56,12 +56,12 @@ TEST(Cli, MissingConfigFileIsAUsageError)
 	EXPECT_NE(err.find("/nonexistent/ipsec-steer.toml"), std::string::npos) << err;
 }
 
-TEST(Cli, CommandsOfLaterIssuesSayWhatIsMissing)
+TEST(Cli, MeshWithoutItsConfigIsAUsageError)
 {
 	testing::internal::CaptureStderr();
-	EXPECT_EQ(run({"mesh", "--once"}), exit_failure);
+	EXPECT_EQ(run({"mesh", "--once", "-c", "/nonexistent/mesh.toml"}), exit_usage);
 	std::string err = testing::internal::GetCapturedStderr();
-	EXPECT_NE(err.find("not built yet"), std::string::npos) << err;
+	EXPECT_NE(err.find("/nonexistent/mesh.toml"), std::string::npos) << err;
 }
 
 } // namespace

@@ -1,0 +1,125 @@
+#include "process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "fd.hpp"
+
+namespace steer::mesh {
+
+namespace {
+
+// Owns a started child: the destructor kills and reaps one still running,
+// so no error path leaves a zombie or a stray swanctl.
+class Child {
+public:
+	explicit Child(pid_t pid) : pid_(pid) {}
+	Child(const Child &) = delete;
+	Child &operator=(const Child &) = delete;
+	~Child()
+	{
+		if (pid_ > 0) {
+			kill(pid_, SIGKILL);
+			waitpid(pid_, nullptr, 0);
+		}
+	}
+	// The exit code once it ended (128 + signal if killed).
+	Result<int> wait()
+	{
+		int status = 0;
+		while (waitpid(pid_, &status, 0) < 0)
+			if (errno != EINTR)
+				return sys_error(errno, "waitpid");
+		pid_ = -1;
+		return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	}
+	pid_t pid() const { return pid_; }
+
+private:
+	pid_t pid_;
+};
+
+[[noreturn]] void exec_child(const std::vector<std::string> &argv, int out)
+{
+	dup2(out, STDOUT_FILENO);
+	dup2(out, STDERR_FILENO);
+	int null = open("/dev/null", O_RDONLY);
+	if (null >= 0)
+		dup2(null, STDIN_FILENO);
+	std::vector<char *> args;
+	for (const auto &a : argv)
+		args.push_back(const_cast<char *>(a.c_str()));
+	args.push_back(nullptr);
+	execvp(args[0], args.data());
+	_exit(127);
+}
+
+// Reads the pipe until EOF or the deadline.
+bool drain(int fd, std::string &text, int timeout_ms)
+{
+	auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+	char buf[4096];
+	for (;;) {
+		auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+			deadline - std::chrono::steady_clock::now()).count();
+		if (left <= 0)
+			return false;
+		pollfd p{fd, POLLIN, 0};
+		int n = poll(&p, 1, static_cast<int>(left));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		ssize_t got = read(fd, buf, sizeof(buf));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return true;
+		text.append(buf, static_cast<size_t>(got));
+	}
+}
+
+} // namespace
+
+Result<Output> run(const std::vector<std::string> &argv, int timeout_ms)
+{
+	if (argv.empty())
+		return plain_error("run: empty command");
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return sys_error(errno, "pipe2", argv[0]);
+	Fd rd(fds[0]), wr(fds[1]);
+	pid_t pid = fork();
+	if (pid < 0)
+		return sys_error(errno, "fork", argv[0]);
+	if (pid == 0)
+		exec_child(argv, wr.get());
+	Child child(pid);
+	wr.reset();
+	Output out;
+	bool done = drain(rd.get(), out.text, timeout_ms);
+	if (!done)
+		kill(child.pid(), SIGKILL);
+	auto code = child.wait();
+	if (!code)
+		return code.error();
+	out.exit_code = *code;
+	if (!done)
+		out.text += "\n(killed after " + std::to_string(timeout_ms) + " ms)";
+	return out;
+}
+
+std::string command_line(const std::vector<std::string> &argv)
+{
+	std::string s;
+	for (const auto &a : argv)
+		s += (s.empty() ? "" : " ") + a;
+	return s;
+}
+
+} // namespace steer::mesh
