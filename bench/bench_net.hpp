@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "fd.hpp"
 #include "result.hpp"
 
 struct datapath_bpf;
@@ -34,6 +35,9 @@ public:
 
 	int floor_fd() const;
 	int sink_fd() const;
+	int gen_fd() const;
+	// Sets what ist_gen restores at the head of every frame.
+	void set_gen_head(const std::vector<uint8_t> &frame);
 	uint64_t delivered() const; // frames the sink counted so far
 
 private:
@@ -41,22 +45,58 @@ private:
 	::datapath_bpf *skel_;
 };
 
-// The generator: an AF_PACKET socket on one interface of one namespace,
-// sending with sendmmsg in batches and bypassing the qdisc layer (veth
-// has none anyway), so the syscall, the veth and the receive path are all
-// that run.
+enum class GenKind {
+	live,     // LiveFrameGenerator (default)
+	afpacket, // PacketGenerator
+};
+
+// A packet generator: injects n copies of a frame into one interface of
+// one namespace, in the calling thread (so its CPU clock sees the work).
 class Generator {
+public:
+	virtual ~Generator() = default;
+	// Sends the frame n times; returns how many the kernel took.
+	virtual uint64_t send(const std::vector<uint8_t> &frame, uint64_t n) const = 0;
+};
+
+// AF_PACKET socket on the interface, sendmmsg in batches, bypassing the
+// qdisc layer (veth has none anyway): the syscall, the veth and the
+// receive path of its peer are all that run. Injects at the veth's PEER.
+class PacketGenerator : public Generator {
 public:
 	static Result<std::unique_ptr<Generator>> open(const std::string &netns,
 						       const std::string &ifname);
-	~Generator();
-	// Sends the frame n times; returns how many the kernel took.
-	uint64_t send(const std::vector<uint8_t> &frame, uint64_t n) const;
+	~PacketGenerator() override;
+	uint64_t send(const std::vector<uint8_t> &frame, uint64_t n) const override;
 
 private:
-	Generator(int fd, int ifindex) : fd_(fd), ifindex_(ifindex) {}
+	PacketGenerator(int fd, int ifindex) : fd_(fd), ifindex_(ifindex) {}
 	int fd_;
 	int ifindex_;
+};
+
+// BPF_PROG_RUN of ist_gen in live-frames mode (BPF_F_TEST_XDP_LIVE_FRAMES):
+// the kernel builds an skb per frame and hands batches of them to the
+// receive path of the interface itself, synchronously in this thread, with
+// no syscall, socket or veth per frame. The calling thread enters the
+// namespace for the run (the ifindex is looked up in the caller's).
+// `batch` frames go to the receive path as one list (the kernel's limit is
+// 256); 1 delivers them one at a time, like a veth's backlog does.
+class LiveFrameGenerator : public Generator {
+public:
+	static Result<std::unique_ptr<Generator>> open(const std::string &netns,
+						       const std::string &ifname, uint32_t batch);
+	uint64_t send(const std::vector<uint8_t> &frame, uint64_t n) const override;
+
+private:
+	LiveFrameGenerator(std::unique_ptr<BenchProgs> progs, Fd netns, Fd home, int ifindex,
+			   uint32_t batch)
+		: progs_(std::move(progs)), netns_(std::move(netns)), home_(std::move(home)),
+		  ifindex_(ifindex), batch_(batch) {}
+	std::unique_ptr<BenchProgs> progs_;
+	Fd netns_, home_; // the router's namespace; the one to come back to
+	int ifindex_;
+	uint32_t batch_;
 };
 
 // CPU time that sending costs: this thread's own (the syscall plus the

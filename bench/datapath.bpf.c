@@ -8,6 +8,13 @@
  *            generator makes (IPv4/IPv6 carrying TCP, UDP or ESP, so ARP,
  *            ND and MLD never inflate "delivered") and drops them, so every
  *            variant pays the same for the last hop.
+ * ist_gen    the generator (XDP, run by BPF_PROG_RUN in live-frames mode):
+ *            puts back the first GEN_HEAD bytes of the frame and passes it
+ *            to the stack of the injection interface. Live frames recycle
+ *            their pages within one run, and the stack edits headers in
+ *            place (TTL and checksum when forwarding, MACs when a neighbour
+ *            fills them in): without the restore a page would come back
+ *            with TTL 0 or another host's MAC after enough reuses.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -22,6 +29,25 @@ const volatile __u32 floor_target = 0;
 
 /* Frames the sink counted; read by user space through the skeleton. */
 __u64 delivered = 0;
+
+/* Bytes of the frame ist_gen restores: Ethernet + IPv6 header + 10
+ * (every header the stack may rewrite); every bench frame is longer. */
+#define GEN_HEAD 64
+
+/* The frame's first GEN_HEAD bytes; written by user space before a run. */
+__u8 gen_head[GEN_HEAD] = {};
+
+SEC("xdp")
+int ist_gen(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+
+	if (data + GEN_HEAD > end)
+		return XDP_DROP;
+	__builtin_memcpy(data, gen_head, GEN_HEAD);
+	return XDP_PASS;
+}
 
 SEC("tc")
 int ist_floor(struct __sk_buff *skb)

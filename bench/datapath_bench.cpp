@@ -5,6 +5,7 @@
 // the method); bench/report turns it into tables and ratios. Root needed.
 //
 // Usage: datapath_bench [--rounds R] [--packets N] [--cpu C] [--seed S] [--out FILE]
+//                       [--gen live|afpacket] [--only SUBSTRING]
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +58,8 @@ struct Options {
 	int cpu = -1; // default: the last CPU
 	uint64_t seed = 0;
 	std::string out;
+	GenKind gen = GenKind::live;
+	std::string only; // comma-separated substrings of "variant/traffic" to run
 };
 
 struct Cell {
@@ -100,7 +103,8 @@ std::vector<std::pair<Variant, Traffic>> plan()
 		cells.push_back({v, Traffic::tcp_other});
 	cells.push_back({Variant::ret_bpf, Traffic::ret_esp4});
 	cells.push_back({Variant::ret_route, Traffic::ret_esp4});
-	for (Variant v : {Variant::fw_10, Variant::fw_10k, Variant::fw_100k})
+	cells.push_back({Variant::ret_none, Traffic::ret_esp4});
+	for (Variant v : {Variant::fw_10, Variant::fw_10k, Variant::fw_100k, Variant::fw_hash_100k})
 		cells.push_back({v, Traffic::esp6});
 	return cells;
 }
@@ -150,6 +154,21 @@ void round_of(std::vector<Cell> &cells, const CpuClock &clock, uint64_t n, std::
 		cells[i].ns_per_packet.push_back(best[i]);
 }
 
+// --only: comma-separated substrings of "variant/traffic"; empty = all.
+bool selected(const std::string &only, const std::string &id)
+{
+	if (only.empty())
+		return true;
+	size_t start = 0;
+	while (start <= only.size()) {
+		size_t comma = std::min(only.find(',', start), only.size());
+		if (comma > start && id.find(only.substr(start, comma - start)) != std::string::npos)
+			return true;
+		start = comma + 1;
+	}
+	return false;
+}
+
 double median(std::vector<double> v)
 {
 	std::sort(v.begin(), v.end());
@@ -167,6 +186,9 @@ Options parse_args(int argc, char **argv)
 		else if (k == "--cpu") o.cpu = std::stoi(v);
 		else if (k == "--seed") o.seed = std::stoull(v);
 		else if (k == "--out") o.out = v;
+		else if (k == "--only") o.only = v;
+		else if (k == "--gen" && (v == "live" || v == "afpacket"))
+			o.gen = v == "live" ? GenKind::live : GenKind::afpacket;
 		else {
 			std::fprintf(stderr, "datapath_bench: unknown option %s\n", k.c_str());
 			std::exit(2);
@@ -182,6 +204,7 @@ Options parse_args(int argc, char **argv)
 nlohmann::json to_json(const Options &o, const std::vector<Cell> &cells)
 {
 	nlohmann::json j{{"tool", "datapath_bench"}, {"packets_per_run", o.packets},
+			 {"generator", o.gen == GenKind::live ? "bpf_prog_run_live_frames" : "af_packet"},
 			 {"rounds", o.rounds}, {"cpu", o.cpu}, {"seed", o.seed}};
 	j["cells"] = nlohmann::json::array();
 	for (const Cell &c : cells)
@@ -221,9 +244,12 @@ int main(int argc, char **argv)
 	std::vector<std::unique_ptr<Topology>> topos;
 	std::vector<Cell> cells;
 	for (auto [v, t] : plan()) {
+		std::string id = std::string(variant_name(v)) + "/" + traffic_name(t);
+		if (!selected(opts.only, id))
+			continue;
 		auto it = std::find_if(topos.begin(), topos.end(), [v = v](auto &p) { return p->variant() == v; });
 		if (it == topos.end()) {
-			topos.push_back(std::make_unique<Topology>(v, static_cast<int>(topos.size())));
+			topos.push_back(std::make_unique<Topology>(v, static_cast<int>(topos.size()), opts.gen));
 			if (Status st = topos.back()->build(); !st || g_stop) {
 				std::fprintf(stderr, "datapath_bench: build %s: %s\n", variant_name(v),
 					     st ? "interrupted" : st.error().message().c_str());

@@ -2,7 +2,10 @@
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <stdlib.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
 #include <utility>
@@ -15,6 +18,9 @@
 namespace steer::bench {
 
 namespace {
+
+// Frames per list into pub: NAPI's default budget, 64.
+constexpr uint32_t kNapiBatch = 64;
 
 using Steps = std::vector<std::pair<std::string, std::string>>; // {role, ip args}
 
@@ -65,15 +71,17 @@ const char *variant_name(Variant v)
 	case Variant::empty: return "empty";
 	case Variant::ret_bpf: return "ret_bpf";
 	case Variant::ret_route: return "ret_route";
+	case Variant::ret_none: return "ret_none";
 	case Variant::fw_10: return "fw_10";
 	case Variant::fw_10k: return "fw_10k";
 	case Variant::fw_100k: return "fw_100k";
+	case Variant::fw_hash_100k: return "fw_hash_100k";
 	}
 	return "?";
 }
 
-Topology::Topology(Variant v, int index)
-	: variant_(v), ns_("istb" + std::to_string(index) + "-")
+Topology::Topology(Variant v, int index, GenKind gen)
+	: variant_(v), gen_kind_(gen), ns_("istb" + std::to_string(index) + "-")
 {
 }
 
@@ -98,8 +106,13 @@ Status Topology::build()
 			return st;
 	if (Status st = attach_variant(); !st)
 		return st;
-	auto gen = is_return() ? Generator::open(ns_.name("gw"), "eth0")
-			       : Generator::open(ns_.name("peer"), "wan0");
+	// A NIC's NAPI poll hands the stack lists of frames (route hints apply
+	// within a list); a veth hands its peer one frame at a time (backlog).
+	auto gen = gen_kind_ == GenKind::live
+			   ? LiveFrameGenerator::open(ns_.name("router"), is_return() ? "ist" : "pub",
+						      is_return() ? 1 : kNapiBatch)
+		   : is_return() ? PacketGenerator::open(ns_.name("gw"), "eth0")
+				 : PacketGenerator::open(ns_.name("peer"), "wan0");
 	if (!gen)
 		return gen.error();
 	gen_ = std::move(*gen);
@@ -283,6 +296,21 @@ Status load_firewall(const std::string &router, size_t pairs)
 	return ns::run_in_netns(router, [&] { return nft::replace_table(*rs); });
 }
 
+// The candidate hash-set design, through `nft -f` (our builder has no
+// hash sets): what the forward lookup would cost with it.
+Status load_hash_design(const std::string &router, size_t pairs)
+{
+	char path[] = "/tmp/istbench-hash-XXXXXX";
+	int fd = ::mkstemp(path);
+	if (fd < 0)
+		return sys_error(errno, "mkstemp");
+	::close(fd);
+	std::ofstream(path) << hash_design_text(peer_pairs(pairs));
+	Status st = lab::sh("ip netns exec " + router + " nft -f " + path);
+	::unlink(path);
+	return st;
+}
+
 } // namespace
 
 Status Topology::attach_variant()
@@ -292,6 +320,10 @@ Status Topology::attach_variant()
 				  STEER_F_FRAGMENTS;
 	// Where the traffic ends: the gateway's eth0, the router's pub (after
 	// priority 1, for non-IPsec cells) or the peer (return cells).
+	// ret_none: what every return cell pays before any steering (the
+	// one-frame lists of the generator, ist's receive path, the sink).
+	if (variant_ == Variant::ret_none)
+		return attach_sink(sink_, "router", "ist", 1);
 	if (is_return()) {
 		if (Status st = attach_sink(sink_, "peer", "wan0", 1); !st)
 			return st;
@@ -336,12 +368,16 @@ Status Topology::attach_variant()
 	case Variant::ret_bpf:
 	case Variant::ret_route:
 		return attach_return();
+	case Variant::ret_none:
+		return {};
 	case Variant::fw_10:
 		return load_firewall(router, 10);
 	case Variant::fw_10k:
 		return load_firewall(router, 10000);
 	case Variant::fw_100k:
 		return load_firewall(router, 100000);
+	case Variant::fw_hash_100k:
+		return load_hash_design(router, 100000);
 	case Variant::routing:
 	case Variant::none:
 		return {};

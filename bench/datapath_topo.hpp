@@ -14,6 +14,9 @@
 //
 // Return variants send from the gateway's eth0 (source P, the router's own
 // address on pub there) and count at the peer's wan0.
+// The generator injects at pub (return variants: at ist), either directly
+// (live frames, the default) or by sending from the other end of the veth,
+// wan0 (eth0) (AF_PACKET).
 #pragma once
 
 #include <memory>
@@ -41,9 +44,11 @@ enum class Variant {
 	empty,       // non-IPsec: an empty TC program before the sink
 	ret_bpf,     // return path: steer_return, bpf_redirect_neigh
 	ret_route,   // return path: accept_local + loose rp_filter routing
+	ret_none,    // return path base: the sink on ist itself, nothing else
 	fw_10,       // routing through the host-mesh firewall with 10 peer pairs
 	fw_10k,      // ... 10,000 peer pairs
 	fw_100k,     // ... 100,000 peer pairs
+	fw_hash_100k, // 100,000 pairs in the candidate hash-set design (mesh_ruleset.hpp)
 };
 
 const char *variant_name(Variant v);
@@ -56,7 +61,7 @@ inline constexpr const char *kOther4 = "203.0.113.5"; // non-IPsec traffic goes 
 
 class Topology {
 public:
-	Topology(Variant v, int index);
+	Topology(Variant v, int index, GenKind gen);
 	Topology(const Topology &) = delete;
 	Topology &operator=(const Topology &) = delete;
 	~Topology();
@@ -64,7 +69,11 @@ public:
 	Status build();
 
 	Variant variant() const { return variant_; }
-	bool is_return() const { return variant_ == Variant::ret_bpf || variant_ == Variant::ret_route; }
+	bool is_return() const
+	{
+		return variant_ == Variant::ret_bpf || variant_ == Variant::ret_route ||
+		       variant_ == Variant::ret_none;
+	}
 	// Frames are addressed with these MACs: dst is the receiving interface.
 	const std::vector<uint8_t> &src_mac() const { return src_mac_; }
 	const std::vector<uint8_t> &dst_mac() const { return dst_mac_; }
@@ -87,6 +96,7 @@ private:
 			   const std::string &ifname, uint32_t prio);
 
 	Variant variant_;
+	GenKind gen_kind_;
 	lab::Namespaces ns_;
 	std::vector<uint8_t> pub_mac_, wan_mac_, ist_mac_, src_mac_, dst_mac_;
 	int pub_ifindex_ = 0, ist_ifindex_ = 0;

@@ -136,7 +136,9 @@ if [ -n "$json" ]; then
 		printf '{"tool": "lifecycle_bench", "rounds": %s, "median_ms": {' "$rounds"
 		echo "$medians" | awk 'BEGIN { s = "" } { printf "%s\"%s\": %s", s, $1, $2; s = ", " }'
 		printf '}, "runs_ms": {'
-		sort -k1,1 "$work/times" | awk '
+		# Stable: each key's runs stay in round order, so the report can
+		# pair runs of two keys measured in the same round.
+		sort -s -k1,1 "$work/times" | awk '
 			$1 != k { if (k != "") printf "], "; printf "\"%s\": [%s", $1, $2; k = $1; next }
 			{ printf ", %s", $2 } END { if (k != "") printf "]" }'
 		printf '}}\n'

@@ -1,5 +1,6 @@
 #include "mesh_ruleset.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace steer::bench {
@@ -38,6 +39,28 @@ Result<nft::Ruleset> mesh_ruleset(const std::vector<PeerPair> &pairs)
 	rs.rules.insert(rs.rules.begin(),
 			nft::Rule{"forward", {in, nft::expr::Ipsec{false, true}, nft::expr::Verdict{}}});
 	return rs;
+}
+
+std::string hash_design_text(const std::vector<PeerPair> &pairs)
+{
+	// The base table (empty interval sets, their rule) keeps the comparison
+	// to the same chains; the hash set and its rule come first in forward.
+	auto base = mesh_ruleset({});
+	std::string s = base ? nft::to_text(*base) : std::string();
+	s += "table inet ipsec_steer {\n set peer_subnets_v6_64 {\n  type ipv6_addr . ipv6_addr\n";
+	s += "  size " + std::to_string(std::max<size_t>(pairs.size(), 1) * 2) + "\n";
+	if (!pairs.empty()) {
+		s += "  elements = {";
+		for (size_t i = 0; i < pairs.size(); i++) {
+			const std::string &sub = pairs[i].subnet;
+			s += (i ? ",\n   " : " ") + pairs[i].peer + " . " + sub.substr(0, sub.find('/'));
+		}
+		s += " }\n";
+	}
+	s += " }\n}\n";
+	s += "insert rule inet ipsec_steer forward ip6 saddr . ip6 daddr & ffff:ffff:ffff:ffff:: "
+	     "@peer_subnets_v6_64 meta ipsec exists accept\n";
+	return s;
 }
 
 } // namespace steer::bench

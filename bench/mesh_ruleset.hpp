@@ -20,4 +20,13 @@ struct PeerPair {
 std::vector<PeerPair> peer_pairs(size_t n);
 Result<nft::Ruleset> mesh_ruleset(const std::vector<PeerPair> &pairs);
 
+// A candidate design, for comparison only (`nft -f` text): the same table,
+// but the pairs in a HASH set keyed by peer . (subnet masked to its prefix
+// length), matched by `ip6 saddr . ip6 daddr & <mask> @set`, one set (and
+// rule) per prefix length in use (here every subnet is a /64, so one).
+// Same semantics as the interval set for subnets of one length; insertion
+// and lookup are O(1) per element where the interval (pipapo) set's are
+// linear in the number of elements.
+std::string hash_design_text(const std::vector<PeerPair> &pairs);
+
 } // namespace steer::bench

@@ -8,7 +8,7 @@ set key outside right
 set grid ytics
 
 set output 'datapath.png'
-set title 'CPU ns per packet into the gateway namespace (generator + softirq, median)'
+set title 'CPU ns per packet into the gateway namespace (generator + receive path, median)'
 set ylabel 'ns per packet'
 # From zero: the bars compare whole-path costs, not differences.
 set yrange [0:*]
@@ -19,4 +19,4 @@ set title 'Applying the mesh firewall: seconds by peer pairs (median)'
 set ylabel 'seconds (log)'
 set logscale y
 set yrange [*:*]
-plot for [i=2:6] 'nft.dat' using i:xtic(1)
+plot for [i=2:7] 'nft.dat' using i:xtic(1)

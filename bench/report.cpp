@@ -40,6 +40,18 @@ std::string fmt(const char *f, double v)
 	return buf;
 }
 
+// Median over rounds of a[i] / b[i]: runs with the same index were
+// measured in the same round, so slow drift of the machine's load cancels.
+double median_ratio(const json &a, const json &b)
+{
+	std::vector<double> r;
+	for (size_t i = 0; a.is_array() && b.is_array() && i < a.size() && i < b.size(); i++)
+		r.push_back(a[i].get<double>() / b[i].get<double>());
+	std::sort(r.begin(), r.end());
+	size_t n = r.size();
+	return n == 0 ? NAN : n % 2 ? r[n / 2] : (r[n / 2 - 1] + r[n / 2]) / 2;
+}
+
 // Datapath medians by "variant/traffic"; NaN when missing.
 struct Datapath {
 	std::map<std::string, json> cells;
@@ -56,13 +68,7 @@ struct Datapath {
 		auto a = cells.find(va + "/" + ta), b = cells.find(vb + "/" + tb);
 		if (a == cells.end() || b == cells.end())
 			return NAN;
-		const auto &ra = a->second["runs_ns"], &rb = b->second["runs_ns"];
-		std::vector<double> r;
-		for (size_t i = 0; i < ra.size() && i < rb.size(); i++)
-			r.push_back(ra[i].get<double>() / rb[i].get<double>());
-		std::sort(r.begin(), r.end());
-		size_t n = r.size();
-		return n == 0 ? NAN : n % 2 ? r[n / 2] : (r[n / 2 - 1] + r[n / 2]) / 2;
+		return median_ratio(a->second["runs_ns"], b->second["runs_ns"]);
 	}
 	bool ok(const std::string &v, const std::string &t) const
 	{
@@ -101,6 +107,8 @@ void datapath_targets(const Datapath &d, Targets &t)
 	t.add("scale: 65,536 gateways / 1 gateway (esp)", d.ratio("steer_64k", "esp", "steer_peer", "esp"), 1.1, true);
 	t.add("return: routed (accept_local) / steer_return", d.ratio("ret_route", "esp_out", "ret_bpf", "esp_out"), 1.3, false);
 	t.add("forward cost per packet: 100,000 pairs / 10 pairs", d.ratio("fw_100k", "esp6", "fw_10", "esp6"), 1.1, true);
+	t.add("(candidate hash-set design) forward cost: 100,000 pairs / 10 pairs",
+	      d.ratio("fw_hash_100k", "esp6", "fw_10", "esp6"), 1.1, true, "not a target: the design proposed in README");
 }
 
 std::string datapath_md(const Datapath &d, std::ofstream &dat)
@@ -160,12 +168,20 @@ std::string datapath_md(const Datapath &d, std::ofstream &dat)
 	row("esp, 1 gateway (2 map entries: v4 + v6)", "steer_peer", "esp", "steer_peer", "1 gateway");
 	row("esp, 1,000 map entries", "steer_1k", "esp", "steer_peer", "1 gateway");
 	row("esp, 65,536 map entries", "steer_64k", "esp", "steer_peer", "1 gateway");
-	row("return esp, steer_return (bpf_redirect_neigh)", "ret_bpf", "esp_out", "ret_bpf", "steer_return");
+	row("return esp, steer_return (bpf_fib_lookup + bpf_redirect)", "ret_bpf", "esp_out", "ret_bpf", "steer_return");
 	row("return esp, accept_local routing", "ret_route", "esp_out", "ret_bpf", "steer_return");
+	row("return esp, no program: sink on ist (the return cells' base)", "ret_none", "esp_out", "ret_bpf",
+	    "steer_return");
 	row("esp6 routed, no firewall", "routing", "esp6", "fw_10", "firewall, 10 pairs");
 	row("esp6 routed, mesh firewall with 10 peer pairs", "fw_10", "esp6", "fw_10", "firewall, 10 pairs");
 	row("esp6 routed, mesh firewall with 10,000 peer pairs", "fw_10k", "esp6", "fw_10", "firewall, 10 pairs");
 	row("esp6 routed, mesh firewall with 100,000 peer pairs", "fw_100k", "esp6", "fw_10", "firewall, 10 pairs");
+	row("esp6 routed, 100,000 pairs in the candidate hash set", "fw_hash_100k", "esp6", "fw_10", "firewall, 10 pairs");
+	double rb = d.ns("ret_none", "esp_out");
+	md << "\nReturn path net of its base (`ret_none`, " << fmt("%.0f", rb) << " ns): steer_return "
+	   << fmt("%.0f", d.ns("ret_bpf", "esp_out") - rb) << " ns, routing "
+	   << fmt("%.0f", d.ns("ret_route", "esp_out") - rb) << " ns, ratio "
+	   << fmt("%.2fx", (d.ns("ret_route", "esp_out") - rb) / (d.ns("ret_bpf", "esp_out") - rb)) << ".\n";
 	return md.str();
 }
 
@@ -181,6 +197,15 @@ std::string prog_run_md(const json &p)
 	return md.str();
 }
 
+// The runs of one cell of nft_bench (round order; null when it failed).
+json nft_runs(const json &n, const std::string &way, size_t pairs)
+{
+	for (const auto &c : n["cells"])
+		if (c["way"] == way && c["pairs"] == pairs && !c.value("add_one", false) && c["error"] == "")
+			return c["runs_s"];
+	return nullptr;
+}
+
 double nft_s(const json &n, const std::string &way, size_t pairs, bool add1 = false)
 {
 	for (const auto &c : n["cells"])
@@ -192,13 +217,13 @@ double nft_s(const json &n, const std::string &way, size_t pairs, bool add1 = fa
 
 std::string nft_md(const json &n, Targets &t, std::ofstream &dat)
 {
-	const char *ways[] = {"ours", "nft_sets", "nft_linear", "iptables", "iptables_legacy"};
+	const char *ways[] = {"ours", "nft_sets", "nft_linear", "iptables", "iptables_legacy", "nft_hash"};
 	std::ostringstream md;
 	md << "\n## Control plane: applying the mesh firewall with N peer pairs (seconds, median)\n\n| pairs |";
 	dat << "pairs";
 	for (const char *w : ways)
 		md << " " << w << " |", dat << " " << w;
-	md << "\n|---:|---:|---:|---:|---:|---:|\n";
+	md << "\n|---:|---:|---:|---:|---:|---:|---:|\n";
 	dat << "\n";
 	for (size_t p : {10, 1000, 10000, 100000}) {
 		md << "| " << p << " |";
@@ -208,23 +233,33 @@ std::string nft_md(const json &n, Targets &t, std::ofstream &dat)
 		md << "\n";
 		dat << "\n";
 	}
-	md << "\nAdding one pair to a table holding N (seconds, median; ours replaces the table):\n\n| pairs |";
+	md << "\n`nft_hash` is not one of the issue's ways: the candidate set design (README, "
+	      "bench/mesh_ruleset.hpp), applied with `nft -f`.\n";
+	md << "\nAdding one pair to a table holding N (seconds, median; ours: one element batch, "
+	      "nft/set_elements; `-`: not measured):\n\n| pairs |";
 	for (const char *w : ways)
 		md << " " << w << " |";
-	md << "\n|---:|---:|---:|---:|---:|---:|\n";
+	md << "\n|---:|---:|---:|---:|---:|---:|---:|\n";
 	for (size_t p : {1000, 100000}) {
 		md << "| " << p << " |";
-		for (const char *w : ways)
-			md << " " << fmt("%.3f", nft_s(n, w, p, true)) << " |";
+		for (const char *w : ways) {
+			double v = nft_s(n, w, p, true);
+			md << " " << (std::isnan(v) ? std::string("-") : fmt("%.3f", v)) << " |";
+		}
 		md << "\n";
 	}
 	for (const auto &c : n["cells"])
 		if (c["error"] != "")
 			md << "\nFailed: " << c["way"].get<std::string>() << " " << c["pairs"].get<size_t>() << ": "
 			   << c["error"].get<std::string>() << "\n";
-	double ours = nft_s(n, "ours", 100000);
-	t.add("100,000 pairs: iptables-restore / ours", nft_s(n, "iptables", 100000) / ours, 5.0, false);
-	t.add("100,000 pairs: nft -f (same sets) / ours", nft_s(n, "nft_sets", 100000) / ours, 1.0, false);
+	json ours = nft_runs(n, "ours", 100000);
+	t.add("100,000 pairs: iptables-restore / ours", median_ratio(nft_runs(n, "iptables", 100000), ours),
+	      5.0, false);
+	t.add("100,000 pairs: nft -f (same sets) / ours", median_ratio(nft_runs(n, "nft_sets", 100000), ours),
+	      1.0, false);
+	t.add("(candidate hash-set design, nft -f) iptables-restore / it",
+	      median_ratio(nft_runs(n, "iptables", 100000), nft_runs(n, "nft_hash", 100000)), 5.0, false,
+	      "not a target: the design proposed in README");
 	return md.str();
 }
 
@@ -234,19 +269,21 @@ std::string lifecycle_md(const json &l, Targets &t)
 	md << "\n## Lifecycle (ms, median)\n\n| what | ms |\n|---|---:|\n";
 	for (const auto &[k, v] : l["median_ms"].items())
 		md << "| " << k << " | " << fmt("%.0f", v.get<double>()) << " |\n";
-	auto ms = [&](const char *k) { return l["median_ms"].contains(k) ? l["median_ms"][k].get<double>() : NAN; };
-	t.add("up of 1 gateway / equivalent shell script", ms("up_1") / ms("shell_up_1"), 1.0, true);
-	t.add("up of 100 gateways / up of 1", ms("up_100") / ms("up_1"), 20.0, true);
+	auto runs = [&](const char *k) { return l["runs_ms"].contains(k) ? l["runs_ms"][k] : json(nullptr); };
+	t.add("up of 1 gateway / equivalent shell script", median_ratio(runs("up_1"), runs("shell_up_1")), 1.0, true);
+	t.add("up of 100 gateways / up of 1", median_ratio(runs("up_100"), runs("up_1")), 20.0, true);
 	return md.str();
 }
 
 std::string targets_md(const Targets &t)
 {
 	std::ostringstream md;
-	md << "\n## Targets (issue 7), ratios within this run\n\n| target | value | limit | status |\n|---|---:|---:|---|\n";
+	md << "\n## Targets (issue 7), ratios within this run\n\nEach value is the median over rounds of "
+	      "the ratio of two figures measured in the same round.\n\n"
+	      "| target | value | limit | status |\n|---|---:|---:|---|\n";
 	for (const auto &x : t.list)
 		md << "| " << x["target"].get<std::string>() << " | "
-		   << (x["value"].is_null() ? "-" : fmt("%.3f", x["value"].get<double>())) << " | "
+		   << (x["value"].is_null() ? "-" : fmt("%.4f", x["value"].get<double>())) << " | "
 		   << x["limit"].get<std::string>() << " | " << x["status"].get<std::string>()
 		   << (x["note"] == "" ? "" : " (" + x["note"].get<std::string>() + ")") << " |\n";
 	return md.str();
@@ -283,7 +320,8 @@ int main(int argc, char **argv)
 			dp.cells[c["variant"].get<std::string>() + "/" + c["traffic"].get<std::string>()] = c;
 		std::ofstream dat(out + "/datapath.dat");
 		md += datapath_md(dp, dat);
-		md += "\n" + std::to_string(d["rounds"].get<int>()) + " rounds of " +
+		md += "\nGenerator: " + d.value("generator", std::string("af_packet")) + ". " +
+		      std::to_string(d["rounds"].get<int>()) + " rounds of " +
 		      std::to_string(d["packets_per_run"].get<uint64_t>()) + " packets per cell, shuffled; " +
 		      "delivered == sent in every cell: " +
 		      (std::all_of(d["cells"].begin(), d["cells"].end(), [](const json &c) { return c["delivered_ok"].get<bool>(); }) ? "yes" : "**NO**") + ".\n";

@@ -6,9 +6,10 @@
 #   lifecycle_bench   `up`/`down` of 1, 10, 100 gateways against a shell script
 # Each one interleaves its own variants in shuffled order over several
 # rounds; report turns the raw JSON into bench/results/latest.{json,md},
-# *.dat and, when gnuplot is installed, PNG plots. Root; about 6-10 minutes
-# on 2 cores. Knobs (environment): DP_ROUNDS, DP_PACKETS, NFT_ROUNDS,
-# NFT_MAX, LC_ROUNDS, SEED.
+# *.dat and, when gnuplot is installed, PNG plots. Root; about 8 minutes
+# on 2 cores. Knobs (environment): DP_ROUNDS, DP_PACKETS, DP_GEN (live:
+# BPF_PROG_RUN live frames, the default; afpacket), NFT_ROUNDS, NFT_MAX,
+# LC_ROUNDS, SEED.
 # Usage: bench/run.sh BUILD_DIR
 set -eu
 build=$(realpath "${1:-build}")
@@ -51,11 +52,12 @@ step() {
 
 mkdir -p "$out"
 step datapath "$build/bench/datapath_bench" --rounds "${DP_ROUNDS:-9}" \
-	--packets "${DP_PACKETS:-300000}" --seed "$seed" --out "$raw/datapath.json"
+	--packets "${DP_PACKETS:-300000}" --gen "${DP_GEN:-live}" --seed "$seed" \
+	--out "$raw/datapath.json"
 step prog_run "$build/bench/prog_run_bench" --rounds 7 --seed "$seed" --json "$raw/prog_run.json"
 step control-plane "$build/bench/nft_bench" --rounds "${NFT_ROUNDS:-3}" \
 	--max "${NFT_MAX:-100000}" --seed "$seed" --out "$raw/nft.json"
-step lifecycle "$here/lifecycle_bench.sh" "$build" "$raw/lifecycle.json" "${LC_ROUNDS:-3}"
+step lifecycle "$here/lifecycle_bench.sh" "$build" "$raw/lifecycle.json" "${LC_ROUNDS:-5}"
 "$build/bench/bench_report" "$raw" "$out"
 if command -v gnuplot >/dev/null 2>&1; then
 	(cd "$out" && gnuplot "$here/plots.gp") || echo "bench: gnuplot failed" >&2
