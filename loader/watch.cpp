@@ -21,6 +21,7 @@
 #include "log.hpp"
 #include "metrics_server.hpp"
 #include "pins.hpp"
+#include "preflight.hpp"
 #include "reconcile.hpp"
 #include "watch_drift.hpp"
 #include "watch_fence.hpp"
@@ -221,7 +222,13 @@ void Watcher::fence(const std::string &router, const std::set<int> &deleted)
 void Watcher::full_up()
 {
 	auto started = Clock::now();
-	Status st = locked(cfg_.bpffs, [&] { return up(cfg_); });
+	// The preflight of `up` each time: a bpffs unmounted under us is
+	// mounted again, a missing interface is a failure to retry.
+	Status st = locked(cfg_.bpffs, [&]() -> Status {
+		if (Status pre = preflight_up(cfg_); !pre)
+			return pre;
+		return up(cfg_);
+	});
 	for (const auto &[router, plans] : groups_)
 		fence(router, sources_.discard(router));
 	sources_.refresh(cfg_, plans_);
@@ -434,10 +441,19 @@ int Watcher::run()
 
 int cmd_watch(const CommandOptions &o)
 {
-	auto cfg = load_checked(o.config_path);
+	auto cfg = config::load(o.config_path);
 	if (!cfg) {
 		std::fprintf(stderr, "%s\n", cfg.error().message().c_str());
 		return exit_usage;
+	}
+	// As `up`: what the machine lacks is exit 1 with the fix, before any
+	// change (capabilities first: without them even the lock is refused).
+	Status pre = preflight_capabilities();
+	if (pre)
+		pre = locked(cfg->bpffs, [&] { return preflight_up(*cfg); });
+	if (!pre) {
+		std::fprintf(stderr, "ipsec-steer: %s\n", pre.error().message().c_str());
+		return exit_failure;
 	}
 	auto notifier = ServiceNotifier::from_environment();
 	auto signals = signal_descriptor();

@@ -284,6 +284,10 @@ TEST_F(EnvFault, MissingNetAdminIsRefusedAndChangesNothing)
 		       {"ipsec-steer: missing CAP_NET_ADMIN"});
 	expect_refused(setpriv({"--inh-caps=-all", "--bounding-set=-net_admin"}, {"check", "-c", lab_->cfg_a}),
 		       {"problem: missing CAP_NET_ADMIN", "fix: run as root"});
+	// `watch` refuses to start, as `up` does (a run that started would
+	// be killed at the limit and fail here).
+	expect_refused(setpriv({"--inh-caps=-all", "--bounding-set=-net_admin"}, {"watch", "-c", lab_->cfg_ab}),
+		       {"ipsec-steer: missing CAP_NET_ADMIN", "fix: run as root, or grant CAP_NET_ADMIN"});
 }
 
 TEST_F(EnvFault, MissingBpfCapabilityIsRefusedAndChangesNothing)
@@ -304,9 +308,10 @@ TEST_F(EnvFault, InterfaceMissingIsRefusedAndChangesNothing)
 	const std::string cfg = write_config("/tmp/" + lab_->router + "-if.toml", lab_->bpffs + "/ipsec-steer",
 		gateway_block(lab_->gw_a, "pub", "203.0.113.1", lab_->router) +
 			gateway_block(lab_->gw_b, "nosuch0", "203.0.113.9", lab_->router));
-	expect_refused(run_tool(tool(), {"up", "-c", cfg}),
-		       {cfg + ":9:20: public_interface \"nosuch0\" does not exist in namespace " + lab_->router +
-			"; name an existing interface"});
+	const std::string why = cfg + ":9:20: public_interface \"nosuch0\" does not exist in namespace " +
+				lab_->router + "; name an existing interface";
+	expect_refused(run_tool(tool(), {"up", "-c", cfg}), {why});
+	expect_refused(run_tool(tool(), {"watch", "-c", cfg}), {why});
 	fs::remove(cfg);
 }
 
