@@ -17,6 +17,23 @@ void set_port(PortBits &bits, uint16_t port)
 	bits[port >> 5] |= 1u << (port & 31);
 }
 
+// The whole bitmap in one BPF_MAP_LOOKUP_BATCH (arrays: kernel 5.6+);
+// false when that fails, and then every word is written. `up` syncs on
+// every run: one lookup per word was 2,048 of its ~2,130 bpf syscalls.
+bool read_ports(int ports_fd, PortBits &have)
+{
+	std::array<uint32_t, STEER_PORT_WORDS> keys{};
+	uint32_t count = STEER_PORT_WORDS, out_batch = 0;
+	int rc = bpf_map_lookup_batch(ports_fd, nullptr, &out_batch, keys.data(), have.data(), &count,
+				      nullptr);
+	if ((rc != 0 && errno != ENOENT) || count != STEER_PORT_WORDS)
+		return false;
+	for (uint32_t i = 0; i < count; i++)
+		if (keys[i] != i)
+			return false;
+	return true;
+}
+
 } // namespace
 
 Result<std::vector<GatewayEntry>> dump_gateways(int gateways_fd)
@@ -46,9 +63,10 @@ Status sync_ports(int gateways_fd, int ports_fd)
 		set_port(want, e.value.ike_port);
 		set_port(want, e.value.natt_port);
 	}
+	PortBits have{};
+	bool known = read_ports(ports_fd, have);
 	for (uint32_t word = 0; word < STEER_PORT_WORDS; word++) {
-		uint32_t have = 0;
-		if (bpf_map_lookup_elem(ports_fd, &word, &have) == 0 && have == want[word])
+		if (known && have[word] == want[word])
 			continue;
 		if (bpf_map_update_elem(ports_fd, &word, &want[word], BPF_ANY) != 0)
 			return sys_error(errno, "update ports bitmap");

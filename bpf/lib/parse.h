@@ -193,6 +193,67 @@ static __always_inline int parse_ipv6(struct pkt *p, __u32 l3)
 	return PARSE_OK;
 }
 
+/* parse_frame()'s answer for the bulk of a public link's traffic:
+ * untagged IPv4 without options, its Ethernet and IP headers linear.
+ * The same checks and the same fields as parse_l2() + parse_ipv4(), with
+ * constant offsets (l3 = ETH_HLEN, l4 = ETH_HLEN + 20), so the classifier
+ * inlined after it works on constants. PARSE_NOT_FAST: another shape,
+ * for parse_frame(). */
+#define PARSE_NOT_FAST 3
+static __always_inline int parse_ipv4_fast(struct pkt *p)
+{
+	struct ethhdr *eth = p->data;
+	struct iphdr *iph = p->data + ETH_HLEN;
+	__u32 tot_len;
+	__u16 frag_off;
+
+	if ((void *)(iph + 1) > p->data_end ||
+	    eth->h_proto != bpf_htons(ETH_P_IP) || *(__u8 *)iph != 0x45)
+		return PARSE_NOT_FAST;
+	/* ihl 20 <= avail follows from 20 <= tot_len <= avail. */
+	tot_len = bpf_ntohs(iph->tot_len);
+	if (tot_len < sizeof(*iph) || tot_len > p->len - ETH_HLEN)
+		return PARSE_MALFORMED;
+	p->family = STEER_FAMILY_IPV4;
+	p->proto = iph->protocol;
+	p->frag_proto = iph->protocol;
+	p->src.addr[0] = iph->saddr;
+	p->dst.addr[0] = iph->daddr;
+	p->l4 = ETH_HLEN + sizeof(*iph);
+	p->l4_len = tot_len - sizeof(*iph);
+	frag_off = bpf_ntohs(iph->frag_off);
+	p->frag_id = bpf_ntohs(iph->id);
+	if (frag_off & 0x1fff)
+		p->frag = FRAG_LATER;
+	else if (frag_off & 0x2000)
+		p->frag = FRAG_FIRST;
+	return PARSE_OK;
+}
+
+/* The same for untagged IPv6 without extension headers (l4 = ETH_HLEN +
+ * 40), as parse_l2() + parse_ipv6() would fill it. */
+static __always_inline int parse_ipv6_fast(struct pkt *p)
+{
+	struct ethhdr *eth = p->data;
+	struct ipv6hdr *ip6 = p->data + ETH_HLEN;
+	__u32 end;
+
+	if ((void *)(ip6 + 1) > p->data_end ||
+	    eth->h_proto != bpf_htons(ETH_P_IPV6) || ip6->version != 6 ||
+	    ipv6_is_ext(ip6->nexthdr))
+		return PARSE_NOT_FAST;
+	end = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+	if (end > p->len - ETH_HLEN)
+		return PARSE_MALFORMED;
+	p->family = STEER_FAMILY_IPV6;
+	__builtin_memcpy(&p->src, &ip6->saddr, sizeof(p->src));
+	__builtin_memcpy(&p->dst, &ip6->daddr, sizeof(p->dst));
+	p->proto = ip6->nexthdr;
+	p->l4 = ETH_HLEN + sizeof(*ip6);
+	p->l4_len = end - sizeof(*ip6);
+	return PARSE_OK;
+}
+
 /* Sections 1-3: fills p and returns a parse_result. */
 static __always_inline int parse_frame(struct pkt *p)
 {
@@ -206,6 +267,19 @@ static __always_inline int parse_frame(struct pkt *p)
 	if (ethertype == ETH_P_IPV6)
 		return parse_ipv6(p, l3);
 	return PARSE_NOT_IP;
+}
+
+/* parse_frame(), the common shapes first (steer_return; ist_ingress
+ * dispatches itself, to keep one classifier copy per shape). */
+static __always_inline int parse_frame_fast(struct pkt *p)
+{
+	int res = parse_ipv4_fast(p);
+
+	if (res == PARSE_NOT_FAST)
+		res = parse_ipv6_fast(p);
+	if (res == PARSE_NOT_FAST)
+		res = parse_frame(p);
+	return res;
 }
 
 #endif

@@ -25,6 +25,7 @@
 //   t0a  198.51.100.4   all, target missing                   500/4500
 //   t1a  198.51.100.1   esp nat-t                             1500/14500
 //   t1a  2001:db8:7::7  ike nat-t only                        7500/7501
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <linux/pkt_cls.h>
 #include <net/if.h>
@@ -494,6 +495,36 @@ TEST_F(Unsteered, GeneratedFramesForAnotherTableAreNeverRedirected)
 	EXPECT_EQ(failures, 0u) << "of " << frames << " frames";
 	std::printf("generated: %llu frames for another table, none redirected\n",
 		    static_cast<unsigned long long>(frames));
+}
+
+// delete_gateways() re-derives the ports bitmap (sync_ports: one batch
+// read of the whole array, then only the words that differ): the ports of
+// the remaining entry stay, the deleted entry's and a stray bit go, so UDP
+// to them costs no hash lookup again.
+TEST_F(Unsteered, DeletingAGatewayLeavesOnlyTheRemainingPorts)
+{
+	ASSERT_NO_FATAL_FAILURE(load(GatewaySet{}));
+	auto &o = harness->object();
+	auto key = [](uint8_t last) {
+		steer_gw_key k{};
+		k.ifindex = ifindex_of("t0a");
+		k.family = STEER_FAMILY_IPV4;
+		k.address.addr[0] = htonl(0xc6336400u | last); // 198.51.100.<last>
+		return k;
+	};
+	uint32_t flags = STEER_F_ESP | STEER_F_IKE | STEER_F_NATT;
+	ASSERT_TRUE(put_gateway(o.gateways_fd(), o.ports_fd(), key(1), {7, flags, 500, 4500, 1}).ok());
+	ASSERT_TRUE(put_gateway(o.gateways_fd(), o.ports_fd(), key(2), {7, flags, 1500, 14500, 2}).ok());
+	uint32_t stray_word = 7000 >> 5, stray = 1u << (7000 & 31);
+	ASSERT_EQ(bpf_map_update_elem(o.ports_fd(), &stray_word, &stray, BPF_ANY), 0);
+	ASSERT_TRUE(delete_gateways(o.gateways_fd(), o.ports_fd(), {key(2)}).ok());
+	std::map<uint32_t, uint32_t> want = {{500 >> 5, 1u << (500 & 31)}, {4500 >> 5, 1u << (4500 & 31)}};
+	for (uint32_t word = 0; word < STEER_PORT_WORDS; word++) {
+		uint32_t bits = 0;
+		ASSERT_EQ(bpf_map_lookup_elem(o.ports_fd(), &word, &bits), 0);
+		EXPECT_EQ(bits, want.count(word) ? want[word] : 0u) << "ports word " << word;
+	}
+	ASSERT_NO_FATAL_FAILURE(load(GatewaySet{}));
 }
 
 } // namespace
