@@ -104,7 +104,7 @@ std::vector<std::pair<Variant, Traffic>> plan()
 	cells.push_back({Variant::ret_bpf, Traffic::ret_esp4});
 	cells.push_back({Variant::ret_route, Traffic::ret_esp4});
 	cells.push_back({Variant::ret_none, Traffic::ret_esp4});
-	for (Variant v : {Variant::fw_10, Variant::fw_10k, Variant::fw_100k, Variant::fw_hash_100k})
+	for (Variant v : {Variant::fw_10, Variant::fw_10k, Variant::fw_100k, Variant::fw_interval_100k})
 		cells.push_back({v, Traffic::esp6});
 	return cells;
 }

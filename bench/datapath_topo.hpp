@@ -48,7 +48,7 @@ enum class Variant {
 	fw_10,       // routing through the host-mesh firewall with 10 peer pairs
 	fw_10k,      // ... 10,000 peer pairs
 	fw_100k,     // ... 100,000 peer pairs
-	fw_hash_100k, // 100,000 pairs in the candidate hash-set design (mesh_ruleset.hpp)
+	fw_interval_100k, // 100,000 pairs in the former interval-set design (mesh_ruleset.hpp)
 };
 
 const char *variant_name(Variant v);

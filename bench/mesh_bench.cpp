@@ -69,13 +69,14 @@ size_t kernel_elements(const std::vector<nft::SetChange> &changes)
 	return n;
 }
 
-// As root: a private netns with our table's mesh sets; false otherwise.
+// As root: a private netns with our table's peer sets, as `up` makes
+// them (the batches make the per-length sets); false otherwise.
 bool kernel_table()
 {
 	if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0)
 		return false;
 	nft::Ruleset rs;
-	rs.sets = nft::mesh_sets();
+	rs.sets = nft::host_sets();
 	auto s = nft::replace_table(rs);
 	if (!s)
 		std::fprintf(stderr, "mesh_bench: no kernel table: %s\n", s.error().message().c_str());
@@ -169,7 +170,7 @@ int main(int argc, char **argv)
 	for (const auto &c : inc)
 		elems += c.add.size() + c.remove.size();
 	std::printf("lease %d: touches %zu connection(s) (%s %s), %zu set element(s) (%zu kernel elements) "
-		"= 1 per mesh set it belongs to (peers_v4, subnets_v4, peer_subnets_v4), planned in %.1f ms\n",
+		"= 1 per mesh set it belongs to (peers_v4, subnets_v4_24, peer_subnets_v4_24), planned in %.1f ms\n",
 		n + 1, conns, conns ? to_string(one.items[0].action) : "-", conns ? one.items[0].peer.c_str() : "-",
 		elems, kernel_elements(inc), inc_ms);
 	if (kernel)

@@ -1,6 +1,5 @@
 #include "mesh_ruleset.hpp"
 
-#include <algorithm>
 #include <cstdio>
 
 namespace steer::bench {
@@ -19,48 +18,84 @@ std::vector<PeerPair> peer_pairs(size_t n)
 	return out;
 }
 
-Result<nft::Ruleset> mesh_ruleset(const std::vector<PeerPair> &pairs)
+namespace {
+
+nft::Ruleset base()
 {
 	cfg::HostFirewall fw;
 	fw.ipsec_only.push_back(*cfg::parse_service("udp/8472"));
-	nft::Ruleset rs = nft::plan_host_firewall(fw, 500, 4500);
+	return nft::plan_host_firewall(fw, 500, 4500);
+}
+
+// `ip6 saddr . ip6 daddr [& MASK] @set meta ipsec exists accept`, first in forward.
+void insert_lookup(nft::Ruleset &rs, const std::string &set, int prefix)
+{
+	using nft::Addr;
+	using nft::KeyType;
+	nft::expr::InSet in{{{KeyType::ipv6_addr, Addr::saddr}, {KeyType::ipv6_addr, Addr::daddr, prefix}}, set};
+	nft::Rule r{"forward", {}};
+	r.exprs.emplace_back(std::move(in));
+	r.exprs.emplace_back(nft::expr::Ipsec{false, true});
+	r.exprs.emplace_back(nft::expr::Verdict{});
+	rs.rules.insert(rs.rules.begin(), std::move(r));
+}
+
+Status parse_pair(const PeerPair &p, cfg::IpAddress &peer, cfg::Cidr &subnet)
+{
+	auto s = cfg::parse_cidr(p.subnet);
+	auto a = cfg::parse_ip(p.peer);
+	if (!s || !a)
+		return plain_error("bad pair", p.peer);
+	peer = *a;
+	subnet = *s;
+	return {};
+}
+
+} // namespace
+
+Result<nft::Ruleset> mesh_ruleset(const std::vector<PeerPair> &pairs)
+{
+	nft::Ruleset rs = base();
 	for (const PeerPair &p : pairs) {
-		auto subnet = cfg::parse_cidr(p.subnet);
-		auto peer = cfg::parse_ip(p.peer);
-		if (!subnet || !peer)
-			return plain_error("bad pair", p.peer);
-		if (Status st = nft::add_peer_subnet(rs, *peer, *subnet); !st)
+		cfg::IpAddress peer;
+		cfg::Cidr subnet;
+		if (Status st = parse_pair(p, peer, subnet); !st)
+			return st.error();
+		if (Status st = nft::add_peer_subnet(rs, peer, subnet); !st)
 			return st.error();
 	}
-	// First in forward, so every forwarded IPv6 packet pays one set lookup.
-	nft::expr::InSet in{{{nft::KeyType::ipv6_addr, nft::Addr::saddr},
-			     {nft::KeyType::ipv6_addr, nft::Addr::daddr}},
-			    nft::set_names::peer_subnets_v6};
-	rs.rules.insert(rs.rules.begin(),
-			nft::Rule{"forward", {in, nft::expr::Ipsec{false, true}, nft::expr::Verdict{}}});
+	for (const auto &s : rs.sets)
+		if (s.name.rfind(nft::set_names::peer_subnets_v6, 0) == 0)
+			insert_lookup(rs, s.name, s.prefix.back());
 	return rs;
 }
 
-std::string hash_design_text(const std::vector<PeerPair> &pairs)
+Result<nft::Ruleset> interval_ruleset(const std::vector<PeerPair> &pairs)
 {
-	// The base table (empty interval sets, their rule) keeps the comparison
-	// to the same chains; the hash set and its rule come first in forward.
-	auto base = mesh_ruleset({});
-	std::string s = base ? nft::to_text(*base) : std::string();
-	s += "table inet ipsec_steer {\n set peer_subnets_v6_64 {\n  type ipv6_addr . ipv6_addr\n";
-	s += "  size " + std::to_string(std::max<size_t>(pairs.size(), 1) * 2) + "\n";
-	if (!pairs.empty()) {
-		s += "  elements = {";
-		for (size_t i = 0; i < pairs.size(); i++) {
-			const std::string &sub = pairs[i].subnet;
-			s += (i ? ",\n   " : " ") + pairs[i].peer + " . " + sub.substr(0, sub.find('/'));
-		}
-		s += " }\n";
+	nft::Ruleset rs = base();
+	nft::Set set{nft::set_names::peer_subnets_v6, {nft::KeyType::ipv6_addr, nft::KeyType::ipv6_addr}, {}, {}};
+	set.interval = true;
+	for (const PeerPair &p : pairs) {
+		cfg::IpAddress peer;
+		cfg::Cidr subnet;
+		if (Status st = parse_pair(p, peer, subnet); !st)
+			return st.error();
+		if (Status st = nft::add_element(set, {nft::host_prefix(peer), subnet}); !st)
+			return st.error();
 	}
-	s += " }\n}\n";
-	s += "insert rule inet ipsec_steer forward ip6 saddr . ip6 daddr & ffff:ffff:ffff:ffff:: "
-	     "@peer_subnets_v6_64 meta ipsec exists accept\n";
-	return s;
+	rs.sets.push_back(std::move(set));
+	insert_lookup(rs, nft::set_names::peer_subnets_v6, -1);
+	return rs;
+}
+
+std::string pair_set(const PeerPair &p)
+{
+	return std::string(nft::set_names::peer_subnets_v6) + "_" + p.subnet.substr(p.subnet.find('/') + 1);
+}
+
+std::string pair_element(const PeerPair &p)
+{
+	return p.peer + " . " + p.subnet.substr(0, p.subnet.find('/'));
 }
 
 } // namespace steer::bench

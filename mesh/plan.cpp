@@ -185,7 +185,7 @@ ElementChanges element_changes(const MeshView &before, const MeshView &after)
 
 std::string to_text(const SetElement &e)
 {
-	return e.set + " " + nft::to_text(e.element);
+	return nft::element_set(e.set, e.element) + " " + nft::to_text(e.element);
 }
 
 } // namespace steer::mesh

@@ -66,10 +66,14 @@ struct ElementChanges {
 };
 
 // Every element a view puts in the mesh sets: per peer its address
-// (peers_v4/_v6), each subnet (subnets_v4/_v6) and each peer . subnet pair.
+// (peers_v4/_v6), each subnet (group subnets_v4/_v6) and each peer . subnet
+// pair (group peer_subnets_v4/_v6). `set` names the group; the element's
+// prefix length picks the set (nft::element_set: subnets_v4_24), which
+// nft::build_set_update makes when the length is new.
 std::vector<SetElement> view_elements(const MeshView &v);
 // The elements to add and remove to go from `before` to `after`.
 ElementChanges element_changes(const MeshView &before, const MeshView &after);
-std::string to_text(const SetElement &e);   // "peers_v4 192.0.2.2"
+// "peers_v4 192.0.2.2", "peer_subnets_v4_24 192.0.2.2 . 10.5.2.0/24"
+std::string to_text(const SetElement &e);
 
 } // namespace steer::mesh

@@ -126,10 +126,21 @@ uint32_t key_len(KeyType t)
 	return t == KeyType::ipv4_addr ? 4 : 16;
 }
 
-void add_set_message(Writer &w, const Ruleset &rs, const Set &s, uint32_t set_id)
+} // namespace
+
+void put_key_element(nlmsghdr *nlh, const std::vector<uint8_t> &key)
+{
+	nlattr *elem = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+	nlattr *k = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
+	mnl_attr_put(nlh, NFTA_DATA_VALUE, key.size(), key.data());
+	mnl_attr_nest_end(nlh, k);
+	mnl_attr_nest_end(nlh, elem);
+}
+
+void put_set(nlmsghdr *nlh, const std::string &table, const Set &s, uint32_t set_id)
 {
 	auto set = make<SetPtr>(nftnl_set_alloc);
-	nftnl_set_set_str(set.get(), NFTNL_SET_TABLE, rs.table.c_str());
+	nftnl_set_set_str(set.get(), NFTNL_SET_TABLE, table.c_str());
 	nftnl_set_set_str(set.get(), NFTNL_SET_NAME, s.name.c_str());
 	nftnl_set_set_u32(set.get(), NFTNL_SET_ID, set_id);
 	uint32_t type = 0, len = 0;
@@ -140,11 +151,14 @@ void add_set_message(Writer &w, const Ruleset &rs, const Set &s, uint32_t set_id
 		len += key_len(s.key[i]);
 	}
 	const bool concat = s.key.size() > 1;
-	nftnl_set_set_u32(set.get(), NFTNL_SET_FLAGS, NFT_SET_INTERVAL | (concat ? NFT_SET_CONCAT : 0));
+	// A hash set (flags 0, no size: the kernel picks its resizable hash)
+	// is what nft makes of `type ipv4_addr . ipv4_addr` without flags.
+	nftnl_set_set_u32(set.get(), NFTNL_SET_FLAGS,
+		s.interval ? NFT_SET_INTERVAL | (concat ? NFT_SET_CONCAT : 0) : 0);
 	nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_TYPE, type);
 	nftnl_set_set_u32(set.get(), NFTNL_SET_KEY_LEN, len);
 	// The per-field lengths make the kernel pick the pipapo backend.
-	if (concat)
+	if (s.interval && concat)
 		nftnl_set_set_data(set.get(), NFTNL_SET_DESC_CONCAT, fields.data(), fields.size());
 	// nft reads the key's byte order back from here to print elements;
 	// a concatenation has none of its own (its fields carry theirs).
@@ -155,9 +169,15 @@ void add_set_message(Writer &w, const Ruleset &rs, const Set &s, uint32_t set_id
 		concat ? byteorder_invalid : byteorder_big_endian);
 	nftnl_set_set_data(set.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud.get()),
 		nftnl_udata_buf_len(ud.get()));
-
-	nlmsghdr *nlh = w.start(NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL);
 	nftnl_set_nlmsg_build_payload(nlh, set.get());
+}
+
+namespace {
+
+void add_set_message(Writer &w, const Ruleset &rs, const Set &s, uint32_t set_id)
+{
+	nlmsghdr *nlh = w.start(NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL);
+	put_set(nlh, rs.table, s, set_id);
 	w.finish(nlh, "add set " + s.name);
 }
 
@@ -250,6 +270,28 @@ std::vector<Piece> concat_pieces(const Set &s)
 	return out;
 }
 
+// A hash set takes each element as one key: the fields' first addresses
+// (network addresses in a set of prefixes of one length).
+std::vector<Piece> hash_pieces(const Set &s)
+{
+	std::vector<Piece> out;
+	out.reserve(s.elements.size());
+	size_t len = 0;
+	for (KeyType k : s.key)
+		len += key_len(k);
+	for (const auto &e : s.elements) {
+		Piece p;
+		p.key.reserve(len);
+		for (size_t i = 0; i < e.fields.size(); i++) {
+			Span sp = span(e.fields[i]);
+			p.key.insert(p.key.end(), sp.lo.begin(), sp.lo.begin() + key_len(s.key[i]));
+		}
+		p.origin = to_text(e);
+		out.push_back(std::move(p));
+	}
+	return out;
+}
+
 ElemPtr make_element(const Piece &p)
 {
 	auto e = make<ElemPtr>(nftnl_set_elem_alloc);
@@ -277,7 +319,9 @@ void add_element_messages(Writer &w, Batch &b, const Ruleset &rs, const Set &s, 
 {
 	if (s.elements.empty())
 		return;
-	std::vector<Piece> pieces = s.key.size() > 1 ? concat_pieces(s) : single_field_pieces(s);
+	std::vector<Piece> pieces = !s.interval ? hash_pieces(s)
+		: s.key.size() > 1            ? concat_pieces(s)
+					      : single_field_pieces(s);
 	size_t next = 0;
 	while (next < pieces.size()) {
 		nlmsghdr *nlh = w.start(NFT_MSG_NEWSETELEM, NLM_F_CREATE, element_room);
@@ -289,12 +333,17 @@ void add_element_messages(Writer &w, Batch &b, const Ruleset &rs, const Set &s, 
 		size_t first = next;
 		const size_t list_start = reinterpret_cast<char *>(list) - reinterpret_cast<char *>(nlh);
 		while (next < pieces.size() && nlh->nlmsg_len - list_start < element_list_limit) {
-			auto elem = make_element(pieces[next]);
+			Piece &p = pieces[next];
 			uint32_t offset = nlh->nlmsg_len;
-			// The kernel ignores the nest type; NFTA_LIST_ELEM is what it dumps
-			// and what libnftnl parses back.
-			nftnl_set_elem_nlmsg_build(nlh, elem.get(), NFTA_LIST_ELEM);
-			origins.push_back({offset, pieces[next].origin});
+			if (p.key_end.empty() && !p.flags && !p.open) {
+				put_key_element(nlh, p.key);
+			} else {
+				// The kernel ignores the nest type; NFTA_LIST_ELEM is what it
+				// dumps and what libnftnl parses back.
+				auto elem = make_element(p);
+				nftnl_set_elem_nlmsg_build(nlh, elem.get(), NFTA_LIST_ELEM);
+			}
+			origins.push_back({offset, std::move(p.origin)});
 			next++;
 		}
 		mnl_attr_nest_end(nlh, list);
@@ -353,6 +402,13 @@ Result<Batch> build_replace(const Ruleset &rs, uint32_t first_seq)
 		return st.error();
 	Batch b;
 	b.table = "inet " + rs.table;
+	// Room for the element lists at once (a key and 16 bytes of attribute
+	// headers each, interval ends twice), not regrown message by message.
+	size_t element_bytes = 0;
+	for (const auto &s : rs.sets)
+		for (KeyType k : s.key)
+			element_bytes += s.elements.size() * (key_len(k) + (s.interval ? 2 * 16 : 16));
+	b.bytes.reserve(element_bytes + element_room + 64 * object_room / 16);
 	Writer w(b, first_seq);
 	w.begin();
 	add_table_messages(w, rs);

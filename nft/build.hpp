@@ -11,6 +11,8 @@
 // exactly as it was.
 #pragma once
 
+#include <linux/netlink.h>
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -47,6 +49,15 @@ struct Batch {
 // The atomic replace of table `inet rs.table` by rs; fails (err = 0) if
 // validate(rs) does. Sequence numbers run from first_seq (BATCH_BEGIN).
 [[nodiscard]] Result<Batch> build_replace(const Ruleset &rs, uint32_t first_seq = 1);
+
+// The payload of a NEWSET message for s in `inet table` (key, flags,
+// nft's userdata), shared with set_elements.
+void put_set(nlmsghdr *nlh, const std::string &table, const Set &s, uint32_t set_id);
+
+// Appends one NFTA_LIST_ELEM holding only a key (a hash set's element) to
+// an element list, as nftnl_set_elem_nlmsg_build writes it, without its
+// per-element allocations (100,000 elements per batch).
+void put_key_element(nlmsghdr *nlh, const std::vector<uint8_t> &key);
 
 // Deletes table `inet table`; the kernel answers ENOENT when it is absent.
 Batch build_delete(const std::string &table, uint32_t first_seq = 1);

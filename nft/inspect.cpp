@@ -301,11 +301,16 @@ std::string Decoder::name_of(const Source &s) const
 
 // A lookup key loaded into consecutive registers (a concatenation, as
 // `ip saddr . ip daddr @set`): the names of the fields from `slot` on.
+// A field masked before the lookup (a set of network addresses: `ip daddr
+// & 255.255.255.0`) carries its mask, printed as an address.
 std::string Decoder::concat_names(uint32_t slot) const
 {
 	std::string s;
 	for (auto it = regs_.find(slot); it != regs_.end() && fresh_.count(slot); it = regs_.find(slot)) {
 		s += (s.empty() ? "" : " . ") + name_of(it->second);
+		const auto &m = it->second.mask;
+		if (!m.empty() && !std::all_of(m.begin(), m.end(), [](uint8_t b) { return b == 0xff; }))
+			s += " & " + address_text(m.size() == 4 ? AF_INET : AF_INET6, m, 128);
 		if (it->second.kind != Source::payload)
 			break;
 		slot += (it->second.len + 3) / 4;
@@ -589,7 +594,9 @@ void Decoder::lookup(const nftnl_expr *e)
 	std::string key = concat_names(slot_of(nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_SREG)));
 	if ((f == Field::saddr || f == Field::daddr) && nfproto_part_ >= 0)
 		parts_[nfproto_part_].clear();  // `ip saddr` implies it
-	say((key.empty() ? name_of(s) : key) + " " + value);
+	// nft 1.0.6 lists a lookup of one masked field as `... & MASK == @set`.
+	const bool eq = !inv && !map && key.find(" & ") != std::string::npos && key.find(" . ") == std::string::npos;
+	say((key.empty() ? name_of(s) : key) + (eq ? " == " : " ") + value);
 }
 
 void Decoder::port(Field f, PortMatch m, const std::string &value)

@@ -4,6 +4,8 @@
 #include <net/if.h>
 #include <netinet/in.h>
 
+#include <algorithm>
+#include <cstring>
 #include <set>
 
 namespace steer::nft {
@@ -19,6 +21,12 @@ Set *Ruleset::find_set(std::string_view name)
 const Set *Ruleset::find_set(std::string_view name) const
 {
 	return const_cast<Ruleset *>(this)->find_set(name);
+}
+
+int Set::field_prefix(size_t i) const
+{
+	int full = key[i] == KeyType::ipv4_addr ? 32 : 128;
+	return i < prefix.size() && prefix[i] >= 0 ? prefix[i] : full;
 }
 
 const Chain *Ruleset::find_chain(std::string_view name) const
@@ -128,19 +136,50 @@ std::vector<Set> mesh_sets()
 {
 	using K = KeyType;
 	return {
-		{set_names::peers_v4, {K::ipv4_addr}, {}},
-		{set_names::peers_v6, {K::ipv6_addr}, {}},
-		{set_names::subnets_v4, {K::ipv4_addr}, {}},
-		{set_names::subnets_v6, {K::ipv6_addr}, {}},
-		{set_names::peer_subnets_v4, {K::ipv4_addr, K::ipv4_addr}, {}},
-		{set_names::peer_subnets_v6, {K::ipv6_addr, K::ipv6_addr}, {}},
+		{set_names::peers_v4, {K::ipv4_addr}, {}, {}},
+		{set_names::peers_v6, {K::ipv6_addr}, {}, {}},
+		{set_names::subnets_v4, {K::ipv4_addr}, {}, {}},
+		{set_names::subnets_v6, {K::ipv6_addr}, {}, {}},
+		{set_names::peer_subnets_v4, {K::ipv4_addr, K::ipv4_addr}, {}, {}},
+		{set_names::peer_subnets_v6, {K::ipv6_addr, K::ipv6_addr}, {}, {}},
 	};
+}
+
+std::vector<Set> host_sets()
+{
+	auto all = mesh_sets();
+	return {all[0], all[1]};
+}
+
+bool is_prefix_group(std::string_view name)
+{
+	return name == set_names::subnets_v4 || name == set_names::subnets_v6 ||
+		name == set_names::peer_subnets_v4 || name == set_names::peer_subnets_v6;
+}
+
+Set prefix_set(std::string_view group, int prefix)
+{
+	for (auto &s : mesh_sets())
+		if (s.name == group) {
+			s.name += "_" + std::to_string(prefix);
+			s.prefix.assign(s.key.size(), -1);
+			s.prefix.back() = prefix;
+			return s;
+		}
+	return Set{std::string(group), {}, {}, {}};
+}
+
+std::string element_set(std::string_view set, const Element &e)
+{
+	if (!is_prefix_group(set) || e.fields.empty())
+		return std::string(set);
+	return std::string(set) + "_" + std::to_string(e.fields.back().prefix);
 }
 
 Ruleset plan_host_firewall(const config::HostFirewall &fw, uint16_t ike_port, uint16_t natt_port)
 {
 	Ruleset rs;
-	rs.sets = mesh_sets();
+	rs.sets = host_sets();
 	add_filter_chains(rs, fw.ipsec_only, fw.allow, ike_port, natt_port);
 	add_masquerade_chain(rs, fw.masquerade);
 	return rs;
@@ -168,12 +207,80 @@ int max_prefix(int family)
 	return family == AF_INET ? 32 : 128;
 }
 
+// inet_ntop's IPv6 text (RFC 5952: lower case, the longest run of two or
+// more zero groups as ::), written without its sprintf per group: element
+// texts are made for every element of a 100,000-element batch. Addresses
+// that inet_ntop writes with an embedded IPv4 part (::a.b.c.d,
+// ::ffff:a.b.c.d) return false.
+bool ipv6_text(const uint8_t *b, char *out)
+{
+	uint16_t w[8];
+	for (int i = 0; i < 8; i++)
+		w[i] = static_cast<uint16_t>(b[2 * i] << 8 | b[2 * i + 1]);
+	int best = -1, best_len = 0;
+	for (int i = 0; i < 8;) {
+		int j = i;
+		while (j < 8 && w[j] == 0)
+			j++;
+		if (j - i > best_len && j - i >= 2)
+			best = i, best_len = j - i;
+		i = j == i ? i + 1 : j;
+	}
+	if (best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)))
+		return false;
+	static const char hex[] = "0123456789abcdef";
+	char *p = out;
+	for (int i = 0; i < 8; i++) {
+		if (i == best) {
+			*p++ = ':';
+			if (i == 0)
+				*p++ = ':';
+			i += best_len - 1;
+			continue;
+		}
+		bool lead = true;
+		for (int shift = 12; shift >= 0; shift -= 4) {
+			int d = (w[i] >> shift) & 15;
+			if (lead && d == 0 && shift)
+				continue;
+			lead = false;
+			*p++ = hex[d];
+		}
+		if (i < 7)
+			*p++ = ':';
+	}
+	*p = 0;
+	return true;
+}
+
+// Writes the address as inet_ntop does into out (INET6_ADDRSTRLEN bytes);
+// returns its length.
+size_t address_chars(const config::IpAddress &a, char *out)
+{
+	if (a.family == AF_INET) {
+		char *p = out;
+		for (int i = 0; i < 4; i++) {
+			unsigned v = a.bytes[i];
+			if (v >= 100)
+				*p++ = static_cast<char>('0' + v / 100);
+			if (v >= 10)
+				*p++ = static_cast<char>('0' + v / 10 % 10);
+			*p++ = static_cast<char>('0' + v % 10);
+			*p++ = i < 3 ? '.' : 0;
+		}
+		return static_cast<size_t>(p - out - 1);
+	}
+	out[0] = '?';
+	out[1] = 0;
+	if (a.family == AF_INET6 && !ipv6_text(a.bytes.data(), out))
+		inet_ntop(AF_INET6, a.bytes.data(), out, INET6_ADDRSTRLEN);
+	return std::strlen(out);
+}
+
 std::string address_text(const config::IpAddress &a)
 {
-	char buf[INET6_ADDRSTRLEN] = "?";
-	if (a.family == AF_INET || a.family == AF_INET6)
-		inet_ntop(a.family, a.bytes.data(), buf, sizeof(buf));
-	return buf;
+	char buf[INET6_ADDRSTRLEN];
+	return std::string(buf, address_chars(a, buf));
 }
 
 // As nft prints a prefix: a full-length one is a plain address.
@@ -195,11 +302,16 @@ Status check_element(const Set &set, const Element &e)
 		return plain_error("element " + to_text(e) + " has " + std::to_string(e.fields.size()) +
 				" fields, the set's key has " + std::to_string(set.key.size()),
 			"set " + set.name);
-	for (size_t i = 0; i < e.fields.size(); i++)
+	for (size_t i = 0; i < e.fields.size(); i++) {
 		if (!valid_cidr(e.fields[i]) || e.fields[i].address.family != family_of(set.key[i]))
 			return plain_error("element " + to_text(e) + ": field " + std::to_string(i + 1) +
 					" is not an " + std::string(to_string(set.key[i])),
 				"set " + set.name);
+		if (!set.interval && e.fields[i].prefix != set.field_prefix(i))
+			return plain_error("element " + to_text(e) + ": field " + std::to_string(i + 1) +
+					" is not a /" + std::to_string(set.field_prefix(i)),
+				"set " + set.name);
+	}
 	return {};
 }
 
@@ -226,11 +338,17 @@ Status add_element(Set &set, std::vector<config::Cidr> fields)
 
 namespace {
 
+// A group's element goes into the set of its length, appended when new.
 Status add_to(Ruleset &rs, const char *name, std::vector<config::Cidr> fields)
 {
-	Set *set = rs.find_set(name);
-	if (!set)
-		return plain_error("the ruleset has no mesh set (plan_host_firewall creates them)", name);
+	if (!rs.find_set(set_names::peers_v4))
+		return plain_error("the ruleset has no mesh sets (plan_host_firewall creates them)", name);
+	std::string target = element_set(name, Element{fields});
+	Set *set = rs.find_set(target);
+	if (!set) {
+		rs.sets.push_back(prefix_set(name, fields.back().prefix));
+		set = &rs.sets.back();
+	}
 	return add_element(*set, std::move(fields));
 }
 
@@ -281,9 +399,16 @@ Status check_expr(const Ruleset &rs, const Rule &r, const Expr &e)
 		return plain_error("lookup has " + std::to_string(in->fields.size()) + " fields, set " +
 				in->set + " has " + std::to_string(set->key.size()),
 			on);
-	for (size_t i = 0; i < in->fields.size(); i++)
-		if (in->fields[i].type != set->key[i] || in->fields[i].type != in->fields[0].type)
+	for (size_t i = 0; i < in->fields.size(); i++) {
+		const expr::SetField &f = in->fields[i];
+		if (f.type != set->key[i] || f.type != in->fields[0].type)
 			return plain_error("lookup fields must match the set's key and share one family", on);
+		int full = max_prefix(family_of(f.type));
+		if (set->interval ? f.prefix >= 0 : (f.prefix < 0 ? full : f.prefix) != set->field_prefix(i))
+			return plain_error("lookup field " + std::to_string(i + 1) + " must be masked as set " +
+					in->set + " is (/" + std::to_string(set->field_prefix(i)) + ")",
+				on);
+	}
 	return {};
 }
 
@@ -369,6 +494,31 @@ std::string addr_text(KeyType t, Addr a)
 		(a == Addr::saddr ? "saddr" : "daddr");
 }
 
+// The first address of a prefix (network address), or its mask.
+std::string masked_text(const config::IpAddress &a, int prefix, bool mask_only)
+{
+	config::IpAddress m = a;
+	size_t len = a.family == AF_INET ? 4 : 16;
+	for (size_t i = 0; i < len; i++) {
+		int bits = std::clamp(prefix - static_cast<int>(i * 8), 0, 8);
+		auto mask = static_cast<uint8_t>(0xff00 >> bits);
+		m.bytes[i] = mask_only ? mask : static_cast<uint8_t>(a.bytes[i] & mask);
+	}
+	return address_text(m);
+}
+
+// As nft prints a lookup: a masked field is `ip daddr & 255.255.255.0`, and
+// a lookup of one masked field reads `... == @set`.
+std::string field_text(const expr::SetField &f)
+{
+	std::string s = addr_text(f.type, f.addr);
+	if (f.prefix < 0)
+		return s;
+	config::IpAddress a;
+	a.family = family_of(f.type);
+	return s + " & " + masked_text(a, f.prefix, true);
+}
+
 struct ExprText {
 	std::string operator()(const expr::L4proto &e) const { return "meta l4proto " + proto_name(e.proto); }
 	std::string operator()(const expr::Port &e) const
@@ -388,8 +538,9 @@ struct ExprText {
 	{
 		std::string s;
 		for (const auto &f : e.fields)
-			s += (s.empty() ? "" : " . ") + addr_text(f.type, f.addr);
-		return s + " @" + e.set;
+			s += (s.empty() ? "" : " . ") + field_text(f);
+		bool cmp = e.fields.size() == 1 && e.fields[0].prefix >= 0;
+		return s + (cmp ? " == @" : " @") + e.set;
 	}
 	std::string operator()(const expr::Oifname &e) const
 	{
@@ -414,16 +565,27 @@ std::string priority_text(const Chain &c)
 	return std::to_string(c.priority);
 }
 
+// A hash set's element as nft lists it: each field's network address.
+std::string key_text(const Element &e)
+{
+	std::string s;
+	for (const auto &f : e.fields)
+		s += (s.empty() ? "" : " . ") + masked_text(f.address, f.prefix, false);
+	return s;
+}
+
 std::string set_text(const Set &s)
 {
 	std::string key;
 	for (auto k : s.key)
 		key += (key.empty() ? "" : " . ") + std::string(to_string(k));
-	std::string out = "\tset " + s.name + " {\n\t\ttype " + key + "\n\t\tflags interval\n";
+	std::string out = "\tset " + s.name + " {\n\t\ttype " + key + "\n";
+	if (s.interval)
+		out += "\t\tflags interval\n";
 	if (!s.elements.empty()) {
 		out += "\t\telements = { ";
 		for (size_t i = 0; i < s.elements.size(); i++)
-			out += (i ? ", " : "") + to_text(s.elements[i]);
+			out += (i ? ", " : "") + (s.interval ? to_text(s.elements[i]) : key_text(s.elements[i]));
 		out += " }\n";
 	}
 	return out + "\t}\n";
@@ -455,11 +617,22 @@ std::string to_text(const Rule &r)
 	return s;
 }
 
+// Made for every element of a batch (its origin, for error reports): one
+// allocation, no sprintf.
 std::string to_text(const Element &e)
 {
 	std::string s;
-	for (const auto &f : e.fields)
-		s += (s.empty() ? "" : " . ") + prefix_text(f);
+	s.reserve(e.fields.size() * (INET6_ADDRSTRLEN + 7));
+	char buf[INET6_ADDRSTRLEN];
+	for (const auto &f : e.fields) {
+		if (!s.empty())
+			s += " . ";
+		s.append(buf, address_chars(f.address, buf));
+		if (f.prefix != max_prefix(f.address.family)) {
+			s += '/';
+			s += std::to_string(f.prefix);
+		}
+	}
 	return s;
 }
 

@@ -80,6 +80,23 @@ private:
 		nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_LEN, len);
 		add(std::move(e));
 	}
+	// reg &= the mask of a prefix length, in place (as nft: `bitwise reg 9 =
+	// (reg 9 & 0x00ffffff) ^ 0x00000000` for `ip daddr & 255.255.255.0`).
+	void mask(uint32_t slot, uint32_t len, int prefix)
+	{
+		std::array<uint8_t, 16> m{}, zero{};
+		for (uint32_t i = 0; i < len; i++) {
+			int bits = std::clamp(prefix - static_cast<int>(i * 8), 0, 8);
+			m[i] = static_cast<uint8_t>(0xff00 >> bits);
+		}
+		auto bw = make("bitwise");
+		nftnl_expr_set_u32(bw.get(), NFTNL_EXPR_BITWISE_SREG, reg32(slot));
+		nftnl_expr_set_u32(bw.get(), NFTNL_EXPR_BITWISE_DREG, reg32(slot));
+		nftnl_expr_set_u32(bw.get(), NFTNL_EXPR_BITWISE_LEN, len);
+		nftnl_expr_set(bw.get(), NFTNL_EXPR_BITWISE_MASK, m.data(), len);
+		nftnl_expr_set(bw.get(), NFTNL_EXPR_BITWISE_XOR, zero.data(), len);
+		add(std::move(bw));
+	}
 	// meta KEY == value, for one-byte keys (l4proto, nfproto).
 	void match_byte(uint32_t key, uint8_t value)
 	{
@@ -138,25 +155,19 @@ void Encoder::operator()(const expr::Address &e)
 		cmp(NFT_CMP_EQ, e.cidr.address.bytes.data(), p / 8);
 		return;
 	}
-	std::array<uint8_t, 16> mask{}, zero{}, value{};
+	std::array<uint8_t, 16> value{};
 	for (uint32_t i = 0; i < len; i++) {
 		int bits = std::clamp(p - static_cast<int>(i * 8), 0, 8);
-		mask[i] = static_cast<uint8_t>(0xff00 >> bits);
-		value[i] = e.cidr.address.bytes[i] & mask[i];
+		value[i] = e.cidr.address.bytes[i] & static_cast<uint8_t>(0xff00 >> bits);
 	}
 	payload(NFT_PAYLOAD_NETWORK_HEADER, offset, len);
-	auto bw = make("bitwise");
-	nftnl_expr_set_u32(bw.get(), NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(bw.get(), NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(bw.get(), NFTNL_EXPR_BITWISE_LEN, len);
-	nftnl_expr_set(bw.get(), NFTNL_EXPR_BITWISE_MASK, mask.data(), len);
-	nftnl_expr_set(bw.get(), NFTNL_EXPR_BITWISE_XOR, zero.data(), len);
-	add(std::move(bw));
+	mask(0, len, p);
 	cmp(NFT_CMP_EQ, value.data(), len);
 }
 
 // The fields are loaded into consecutive registers, forming the
-// concatenated key the set is looked up with.
+// concatenated key the set is looked up with; a field of a set of network
+// addresses is masked in its register to the set's prefix length.
 void Encoder::operator()(const expr::InSet &e)
 {
 	uint32_t slot = 0;
@@ -165,6 +176,8 @@ void Encoder::operator()(const expr::InSet &e)
 		family(af);
 		uint32_t len = af == AF_INET ? 4 : 16;
 		payload(NFT_PAYLOAD_NETWORK_HEADER, addr_offset(af, f.addr), len, slot);
+		if (f.prefix >= 0)
+			mask(slot, len, f.prefix);
 		slot += len / 4;
 	}
 	uint32_t set_id = 0;

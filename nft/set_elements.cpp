@@ -23,24 +23,11 @@ constexpr size_t room = list_limit + 4096;
 
 size_t key_len(KeyType t) { return t == KeyType::ipv4_addr ? 4 : 16; }
 
-// One kernel element: key, optional key end, flags.
+// One kernel element: its key.
 struct Piece {
-	std::vector<uint8_t> key, key_end;
-	uint32_t flags = 0;
+	std::vector<uint8_t> key;
 	std::string origin;
 };
-
-void prefix_bounds(const config::Cidr &c, size_t len, std::vector<uint8_t> &lo, std::vector<uint8_t> &hi)
-{
-	lo.assign(len, 0);
-	hi.assign(len, 0);
-	for (size_t i = 0; i < len; i++) {
-		int bits = std::clamp(c.prefix - static_cast<int>(i * 8), 0, 8);
-		auto mask = static_cast<uint8_t>(0xff00 >> bits);
-		lo[i] = c.address.bytes[i] & mask;
-		hi[i] = lo[i] | static_cast<uint8_t>(~mask);
-	}
-}
 
 bool fits(const std::vector<KeyType> &key, const Element &e)
 {
@@ -52,44 +39,18 @@ bool fits(const std::vector<KeyType> &key, const Element &e)
 	return true;
 }
 
-// As nft sends an element: a single-field interval is its start and the
-// first address after it (flagged interval end), omitted when the prefix
-// reaches the last address; a concatenation (pipapo) is key and key end.
-void append_pieces(const std::vector<KeyType> &key, const Element &e, std::vector<Piece> &out)
+// A hash set's key: each field's first address (a subnet's network address).
+Piece piece_of(const std::vector<KeyType> &key, const Element &e)
 {
-	std::string text = to_text(e);
-	std::vector<uint8_t> lo, hi;
-	if (key.size() == 1) {
-		prefix_bounds(e.fields[0], key_len(key[0]), lo, hi);
-		out.push_back({lo, {}, 0, text});
-		size_t i = hi.size();
-		while (i-- > 0)
-			if (++hi[i] != 0)
-				break;
-		if (i != static_cast<size_t>(-1))   // no wrap: the range has an end
-			out.push_back({hi, {}, NFT_SET_ELEM_INTERVAL_END, text});
-		return;
-	}
-	Piece p{{}, {}, 0, text};
+	Piece p{{}, to_text(e)};
 	for (size_t f = 0; f < key.size(); f++) {
-		prefix_bounds(e.fields[f], key_len(key[f]), lo, hi);
-		p.key.insert(p.key.end(), lo.begin(), lo.end());
-		p.key_end.insert(p.key_end.end(), hi.begin(), hi.end());
+		const config::Cidr &c = e.fields[f];
+		for (size_t i = 0; i < key_len(key[f]); i++) {
+			int bits = std::clamp(c.prefix - static_cast<int>(i * 8), 0, 8);
+			p.key.push_back(c.address.bytes[i] & static_cast<uint8_t>(0xff00 >> bits));
+		}
 	}
-	out.push_back(std::move(p));
-}
-
-ElemPtr make_elem(const Piece &p)
-{
-	ElemPtr e(nftnl_set_elem_alloc());
-	if (!e)
-		throw std::bad_alloc();
-	nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY, p.key.data(), p.key.size());
-	if (!p.key_end.empty())
-		nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY_END, p.key_end.data(), p.key_end.size());
-	if (p.flags)
-		nftnl_set_elem_set_u32(e.get(), NFTNL_SET_ELEM_FLAGS, p.flags);
-	return e;
+	return p;
 }
 
 // Appends messages to a batch, each with the next sequence number.
@@ -99,13 +60,17 @@ public:
 
 	nlmsghdr *start(uint16_t type, uint16_t flags, const std::string &table, const std::string &set)
 	{
-		off_ = b_.bytes.size();
-		b_.bytes.resize(off_ + room);
-		auto *buf = reinterpret_cast<char *>(b_.bytes.data() + off_);
-		nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags | NLM_F_ACK, seq_);
+		nlmsghdr *nlh = start(type, flags);
 		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table.c_str());
 		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set.c_str());
 		return nlh;
+	}
+	nlmsghdr *start(uint16_t type, uint16_t flags)
+	{
+		off_ = b_.bytes.size();
+		b_.bytes.resize(off_ + room);
+		auto *buf = reinterpret_cast<char *>(b_.bytes.data() + off_);
+		return nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags | NLM_F_ACK, seq_);
 	}
 	void finish(nlmsghdr *nlh, std::string what)
 	{
@@ -140,7 +105,7 @@ private:
 // NEWSETELEM (add) or DELSETELEM (remove) messages for `pieces`, split
 // where the element list would outgrow its 16-bit length.
 void element_messages(Writer &w, Batch &b, const std::string &table, const std::string &set,
-	const std::vector<Piece> &pieces, bool add)
+	std::vector<Piece> &pieces, bool add)
 {
 	size_t next = 0;
 	while (next < pieces.size()) {
@@ -151,9 +116,8 @@ void element_messages(Writer &w, Batch &b, const std::string &table, const std::
 		std::vector<ElementOrigin> origins;
 		size_t first = next;
 		while (next < pieces.size() && nlh->nlmsg_len - list_start < list_limit) {
-			auto elem = make_elem(pieces[next]);
-			origins.push_back({nlh->nlmsg_len, pieces[next].origin});
-			nftnl_set_elem_nlmsg_build(nlh, elem.get(), NFTA_LIST_ELEM);
+			origins.push_back({nlh->nlmsg_len, std::move(pieces[next].origin)});
+			put_key_element(nlh, pieces[next].key);
 			next++;
 		}
 		mnl_attr_nest_end(nlh, list);
@@ -163,25 +127,65 @@ void element_messages(Writer &w, Batch &b, const std::string &table, const std::
 	}
 }
 
-Result<std::vector<Piece>> pieces_of(const SetChange &c, const std::vector<Element> &list)
+// The kernel sets a change touches and the elements of each, in order
+// of first appearance.
+struct Target {
+	Set set;                       // name, key, prefix
+	std::vector<Piece> pieces;
+};
+
+Result<std::vector<Target>> targets_of(const SetChange &c, const std::vector<Element> &list)
 {
-	std::vector<Piece> out;
-	out.reserve(2 * list.size());
+	std::vector<Target> out;
 	for (const auto &e : list) {
 		if (!fits(c.key, e))
 			return plain_error("element " + to_text(e) + " does not fit the key of set " + c.set);
-		append_pieces(c.key, e, out);
+		std::string name = element_set(c.set, e);
+		auto t = std::find_if(out.begin(), out.end(), [&](const Target &x) { return x.set.name == name; });
+		if (t == out.end()) {
+			Set s = is_prefix_group(c.set) ? prefix_set(c.set, e.fields.back().prefix)
+						       : Set{c.set, c.key, {}, {}};
+			out.push_back({std::move(s), {}});
+			t = out.end() - 1;
+		}
+		t->pieces.push_back(piece_of(c.key, e));
 	}
 	return out;
 }
 
+// NEWSET without NLM_F_EXCL: creates the set, or does nothing to an
+// identical one.
+void ensure_set(Writer &w, const std::string &table, const Set &s)
+{
+	nlmsghdr *nlh = w.start(NFT_MSG_NEWSET, NLM_F_CREATE);
+	put_set(nlh, table, s, 0);
+	w.finish(nlh, "add set " + s.name + " (if absent)");
+}
+
+// Every set of a group goes: the set of each prefix length is created if
+// absent, then deleted.
+void drop_group(Writer &w, const std::string &table, const SetChange &c)
+{
+	const int max = c.key.back() == KeyType::ipv4_addr ? 32 : 128;
+	for (int len = 0; len <= max; len++) {
+		Set s = prefix_set(c.set, len);
+		ensure_set(w, table, s);
+		nlmsghdr *nlh = w.start(NFT_MSG_DELSET, 0);
+		auto set = SetPtr(nftnl_set_alloc());
+		if (!set)
+			throw std::bad_alloc();
+		nftnl_set_set_str(set.get(), NFTNL_SET_TABLE, table.c_str());
+		nftnl_set_set_str(set.get(), NFTNL_SET_NAME, s.name.c_str());
+		nftnl_set_nlmsg_build_payload(nlh, set.get());
+		w.finish(nlh, "delete set " + s.name + " (flush of " + c.set + ")");
+	}
+}
+
 } // namespace
 
-size_t kernel_elements(const std::vector<KeyType> &key, const Element &e)
+size_t kernel_elements(const std::vector<KeyType> &, const Element &)
 {
-	std::vector<Piece> out;
-	append_pieces(key, e, out);
-	return out.size();
+	return 1;
 }
 
 Result<Batch> build_set_update(const std::string &table, const std::vector<SetChange> &changes,
@@ -194,20 +198,27 @@ Result<Batch> build_set_update(const std::string &table, const std::vector<SetCh
 	// Removals before additions: an element that moves (remove + add of
 	// the same key in one update) ends up present.
 	for (const auto &c : changes) {
-		if (c.flush) {
+		if (c.flush && is_prefix_group(c.set)) {
+			drop_group(w, table, c);
+		} else if (c.flush) {
 			nlmsghdr *nlh = w.start(NFT_MSG_DELSETELEM, 0, table, c.set);
 			w.finish(nlh, "flush set " + c.set);   // no element list: every element
 		}
-		auto del = pieces_of(c, c.remove);
+		auto del = targets_of(c, c.remove);
 		if (!del)
 			return del.error();
-		element_messages(w, b, table, c.set, *del, false);
+		for (auto &t : *del)
+			element_messages(w, b, table, t.set.name, t.pieces, false);
 	}
 	for (const auto &c : changes) {
-		auto add = pieces_of(c, c.add);
+		auto add = targets_of(c, c.add);
 		if (!add)
 			return add.error();
-		element_messages(w, b, table, c.set, *add, true);
+		for (auto &t : *add) {
+			if (is_prefix_group(c.set))
+				ensure_set(w, table, t.set);
+			element_messages(w, b, table, t.set.name, t.pieces, true);
+		}
 	}
 	w.frame(false);
 	return b;

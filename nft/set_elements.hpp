@@ -15,7 +15,9 @@
 namespace steer::nft {
 
 // What to change in one set. `key` is the set's key (mesh_sets() gives
-// them), needed to encode the elements.
+// them), needed to encode the elements. `set` may name one of the groups
+// of per-prefix-length sets (is_prefix_group(): subnets_v4, ...): each
+// element then goes to the set of its length (element_set()).
 struct SetChange {
 	std::string set;
 	std::vector<KeyType> key;
@@ -24,16 +26,21 @@ struct SetChange {
 	std::vector<Element> add;        // then these
 };
 
-// The batch for changes to sets of `inet table`, in order: per set its
-// flush, its removals, then every addition. Elements are encoded as nft
-// sends them (an interval's start and its end key; a concatenation's key
-// and key end). Fails (err 0) when an element does not fit its set's key.
+// The batch for changes to hash sets of `inet table`, in order: per set
+// its flush and its removals, then per set its additions. A group's flush
+// removes the sets of every length (0..32 or 0..128: which ones a previous
+// run left is not known here; each is created if absent, then deleted);
+// its additions first create the set of their length if absent
+// (NEWSET without NLM_F_EXCL: a no-op for an identical set), so a new
+// length needs no other step. A set emptied by removals stays (empty)
+// until the next flush. Elements are sent as nft sends them to a hash set:
+// one key, the fields' network addresses. Fails (err 0) when an element
+// does not fit its set's key.
 [[nodiscard]] Result<Batch> build_set_update(const std::string &table,
 	const std::vector<SetChange> &changes, uint32_t first_seq = 1);
 
-// Kernel elements (start/end keys) one model element takes in a set of
-// `key`: 2 for a single-field prefix (1 when it runs to the last address),
-// 1 for a concatenation. For counting what an update touches.
+// Kernel elements one model element takes in a hash set: 1. For counting
+// what an update touches.
 size_t kernel_elements(const std::vector<KeyType> &key, const Element &e);
 
 } // namespace steer::nft

@@ -110,8 +110,9 @@ TEST(MeshPlan, OneMoreLeaseTouchesOneConnectionAndThreeElements)
 	EXPECT_EQ(make_plan(Daemon::strongswan, after, applied(before, psk), psk).items.size(), 1u);
 	ElementChanges c = element_changes(before, after);
 	EXPECT_TRUE(c.remove.empty());
-	ASSERT_EQ(c.add.size(), 3u);   // peers_v4, subnets_v4, peer_subnets_v4: one each
-	EXPECT_EQ(to_text(c.add[0]), "peer_subnets_v4 198.51.100.200 . 10.6.200.0/24");
+	ASSERT_EQ(c.add.size(), 3u);   // peers_v4, subnets_v4_24, peer_subnets_v4_24: one each
+	EXPECT_EQ(c.add[0].set, "peer_subnets_v4");   // the group; the /24 picks its set
+	EXPECT_EQ(to_text(c.add[0]), "peer_subnets_v4_24 198.51.100.200 . 10.6.200.0/24");
 }
 
 TEST(MeshRender, StrongswanFragmentGolden)

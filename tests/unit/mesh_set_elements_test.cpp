@@ -21,6 +21,7 @@ struct Msg {
 	uint16_t type = 0;
 	std::string set;
 	std::vector<std::string> elems;   // "key[-key_end][ end]"
+	uint16_t flags = 0;               // nlmsg_flags
 };
 
 std::string hex(const void *p, uint32_t len)
@@ -60,10 +61,15 @@ std::vector<Msg> parse(const Batch &b)
 		if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN || nlh->nlmsg_type == NFNL_MSG_BATCH_END)
 			continue;
 		SetPtr s(nftnl_set_alloc());
-		EXPECT_EQ(nftnl_set_elems_nlmsg_parse(nlh, s.get()), 0);
+		bool set_msg = type == NFT_MSG_NEWSET || type == NFT_MSG_DELSET;
+		EXPECT_EQ(set_msg ? nftnl_set_nlmsg_parse(nlh, s.get()) : nftnl_set_elems_nlmsg_parse(nlh, s.get()), 0);
 		EXPECT_STREQ(nftnl_set_get_str(s.get(), NFTNL_SET_TABLE), "ipsec_steer");
-		Msg m{type, nftnl_set_get_str(s.get(), NFTNL_SET_NAME), {}};
-		nftnl_set_elem_foreach(s.get(), collect, &m.elems);
+		Msg m{type, nftnl_set_get_str(s.get(), NFTNL_SET_NAME), {}, nlh->nlmsg_flags};
+		if (type == NFT_MSG_NEWSET)   // "flags F key K": what an identical set must have
+			m.elems.push_back("flags " + std::to_string(nftnl_set_get_u32(s.get(), NFTNL_SET_FLAGS)) +
+				" key " + std::to_string(nftnl_set_get_u32(s.get(), NFTNL_SET_KEY_TYPE)));
+		else if (!set_msg)
+			nftnl_set_elem_foreach(s.get(), collect, &m.elems);
 		out.push_back(m);
 	}
 	return out;
@@ -73,53 +79,98 @@ TEST(MeshSetElements, RemovalsBeforeAdditionsEncodedAsNftSendsThem)
 {
 	std::vector<SetChange> changes{
 		{"peers_v4", {KeyType::ipv4_addr}, false, {{{cidr("192.0.2.3/32")}}}, {{{cidr("192.0.2.4/32")}}}},
-		{"peer_subnets_v4", {KeyType::ipv4_addr, KeyType::ipv4_addr}, false, {},
+		{"peer_subnets_v4", {KeyType::ipv4_addr, KeyType::ipv4_addr}, false,
+			{{{cidr("192.0.2.3/32"), cidr("10.5.3.0/24")}}},
 			{{{cidr("192.0.2.4/32"), cidr("10.5.4.0/24")}}}},
 	};
 	auto b = build_set_update("ipsec_steer", changes);
 	ASSERT_TRUE(b.ok()) << b.error().message();
 	auto msgs = parse(*b);
-	ASSERT_EQ(msgs.size(), 3u);
+	ASSERT_EQ(msgs.size(), 5u);
 	EXPECT_EQ(msgs[0].type, NFT_MSG_DELSETELEM);
 	EXPECT_EQ(msgs[0].set, "peers_v4");
-	// A host is an interval: its address, then the next one flagged end.
-	EXPECT_EQ(msgs[0].elems, (std::vector<std::string>{"c0000203", "c0000204 end"}));
-	EXPECT_EQ(msgs[1].type, NFT_MSG_NEWSETELEM);
-	EXPECT_EQ(msgs[1].elems, (std::vector<std::string>{"c0000204", "c0000205 end"}));
-	EXPECT_EQ(msgs[2].set, "peer_subnets_v4");
-	// A concatenation is one key and one key end over both fields.
-	EXPECT_EQ(msgs[2].elems, (std::vector<std::string>{"c00002040a050400-c00002040a0504ff"}));
-	EXPECT_EQ(b->acked_messages(), 3u);
+	// A hash set's element is one key: the address.
+	EXPECT_EQ(msgs[0].elems, (std::vector<std::string>{"c0000203"}));
+	EXPECT_EQ(msgs[1].type, NFT_MSG_DELSETELEM);
+	EXPECT_EQ(msgs[1].set, "peer_subnets_v4_24");
+	EXPECT_EQ(msgs[1].elems, (std::vector<std::string>{"c00002030a050300"}));
+	EXPECT_EQ(msgs[2].type, NFT_MSG_NEWSETELEM);
+	EXPECT_EQ(msgs[2].elems, (std::vector<std::string>{"c0000204"}));
+	// The set of the pair's length is made if absent (no NLM_F_EXCL), then
+	// takes the pair: peer and network address, one key.
+	EXPECT_EQ(msgs[3].type, NFT_MSG_NEWSET);
+	EXPECT_EQ(msgs[3].set, "peer_subnets_v4_24");
+	EXPECT_EQ(msgs[3].elems, (std::vector<std::string>{"flags 0 key " + std::to_string((7 << 6) | 7)}));
+	EXPECT_TRUE(msgs[3].flags & NLM_F_CREATE);
+	EXPECT_FALSE(msgs[3].flags & NLM_F_EXCL);
+	EXPECT_EQ(msgs[4].type, NFT_MSG_NEWSETELEM);
+	EXPECT_EQ(msgs[4].set, "peer_subnets_v4_24");
+	EXPECT_EQ(msgs[4].elems, (std::vector<std::string>{"c00002040a050400"}));
+	EXPECT_EQ(b->acked_messages(), 5u);
 	EXPECT_NE(b->describe(b->begin_seq + 1).find("delete elements from set peers_v4"), std::string::npos);
+	EXPECT_NE(b->describe(b->begin_seq + 4).find("add set peer_subnets_v4_24 (if absent)"), std::string::npos);
 }
 
-TEST(MeshSetElements, FlushIsAnElementlessDelete)
+TEST(MeshSetElements, ElementsGoToTheSetOfTheirLength)
 {
-	auto b = build_set_update("ipsec_steer", {{"subnets_v4", {KeyType::ipv4_addr}, true, {},
-		{{{cidr("10.5.1.0/24")}}, {{cidr("255.255.255.0/24")}}}}});
+	auto b = build_set_update("ipsec_steer", {{"subnets_v4", {KeyType::ipv4_addr}, false, {},
+		{{{cidr("10.5.1.0/24")}}, {{cidr("10.6.0.0/16")}}, {{cidr("10.5.2.0/24")}}}}});
 	ASSERT_TRUE(b.ok());
 	auto msgs = parse(*b);
-	ASSERT_EQ(msgs.size(), 2u);
+	ASSERT_EQ(msgs.size(), 4u);
+	EXPECT_EQ(msgs[0].type, NFT_MSG_NEWSET);
+	EXPECT_EQ(msgs[0].set, "subnets_v4_24");
+	EXPECT_EQ(msgs[1].set, "subnets_v4_24");
+	EXPECT_EQ(msgs[1].elems, (std::vector<std::string>{"0a050100", "0a050200"}));
+	EXPECT_EQ(msgs[2].type, NFT_MSG_NEWSET);
+	EXPECT_EQ(msgs[2].set, "subnets_v4_16");
+	EXPECT_EQ(msgs[3].elems, (std::vector<std::string>{"0a060000"}));
+}
+
+TEST(MeshSetElements, FlushIsAnElementlessDeleteOrTheGroupsSetsGoing)
+{
+	auto b = build_set_update("ipsec_steer", {
+		{"peers_v6", {KeyType::ipv6_addr}, true, {}, {{{cidr("2001:db8::1/128")}}}},
+		{"subnets_v4", {KeyType::ipv4_addr}, true, {}, {{{cidr("10.5.1.0/24")}}}},
+	});
+	ASSERT_TRUE(b.ok());
+	auto msgs = parse(*b);
+	// peers_v6: flush; subnets_v4: each of the 33 lengths made if absent
+	// and deleted; then the additions.
+	ASSERT_EQ(msgs.size(), 1u + 2 * 33 + 1 + 2);
 	EXPECT_EQ(msgs[0].type, NFT_MSG_DELSETELEM);
+	EXPECT_EQ(msgs[0].set, "peers_v6");
 	EXPECT_TRUE(msgs[0].elems.empty());
-	// A range up to the last address has no end element.
-	EXPECT_EQ(msgs[1].elems, (std::vector<std::string>{"0a050100", "0a050200 end", "ffffff00"}));
+	for (int len = 0; len <= 32; len++) {
+		const Msg &create = msgs[1 + 2 * len], &del = msgs[2 + 2 * len];
+		EXPECT_EQ(create.type, NFT_MSG_NEWSET);
+		EXPECT_FALSE(create.flags & NLM_F_EXCL);
+		EXPECT_EQ(del.type, NFT_MSG_DELSET);
+		EXPECT_EQ(create.set, "subnets_v4_" + std::to_string(len));
+		EXPECT_EQ(del.set, create.set);
+	}
+	EXPECT_EQ(msgs[67].set, "peers_v6");
+	EXPECT_EQ(msgs[67].elems, (std::vector<std::string>{"20010db8000000000000000000000001"}));
+	EXPECT_EQ(msgs[68].type, NFT_MSG_NEWSET);
+	EXPECT_EQ(msgs[68].set, "subnets_v4_24");
+	EXPECT_EQ(msgs[69].elems, (std::vector<std::string>{"0a050100"}));
 }
 
 TEST(MeshSetElements, BigUpdatesSplitUnderTheListLimitAndWrongFamiliesFail)
 {
 	SetChange c{"subnets_v4", {KeyType::ipv4_addr}, false, {}, {}};
-	for (int i = 0; i < 3000; i++)
+	for (int i = 0; i < 6000; i++)
 		c.add.push_back({{cidr(("10." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ".0/24").c_str())}});
 	auto b = build_set_update("ipsec_steer", {c});
 	ASSERT_TRUE(b.ok());
 	auto msgs = parse(*b);
 	size_t elems = 0;
 	for (const auto &m : msgs)
-		elems += m.elems.size();
-	EXPECT_GT(msgs.size(), 1u);
+		if (m.type == NFT_MSG_NEWSETELEM)
+			elems += m.elems.size();
+	EXPECT_GT(msgs.size(), 2u);
 	EXPECT_EQ(elems, 6000u);
-	EXPECT_EQ(kernel_elements(c.key, c.add[0]), 2u);
+	EXPECT_EQ(kernel_elements(c.key, c.add[0]), 1u);
 	auto bad = build_set_update("ipsec_steer", {{"peers_v4", {KeyType::ipv4_addr}, false, {}, {{{cidr("2001:db8::1/128")}}}}});
 	ASSERT_FALSE(bad.ok());
 	EXPECT_NE(bad.error().what.find("does not fit"), std::string::npos);

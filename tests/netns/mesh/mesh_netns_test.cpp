@@ -10,7 +10,7 @@
 //    lo 10.5.1.1/32                lo 10.5.2.1/32          lo 10.5.3.1/32
 //    charon (vici: <lab>/h1/charon.vici, private /run)      ... same
 //    ipsec-steer mesh -c <lab>/h1/mesh.toml                 ... same
-//    nft table inet ipsec_steer with the six mesh sets      ... same
+//    nft table inet ipsec_steer with peers_v4/_v6 (as up)   ... same
 //
 // Steps: leases 1-3 -> conns, sets, pings between every pair; agent h1
 // restarted -> plans nothing; lease 3 deleted -> gone on h1, h2; etcd
@@ -261,10 +261,7 @@ void MeshNetns::build_net()
 			ASSERT_EQ(sh(cmd).rc, 0) << cmd;
 		write_file(lab.dir + "/sets.nft",
 			"table inet ipsec_steer {\n comment \"ipsec-steer\"\n"
-			" set peers_v4 { type ipv4_addr; flags interval; }\n set peers_v6 { type ipv6_addr; flags interval; }\n"
-			" set subnets_v4 { type ipv4_addr; flags interval; }\n set subnets_v6 { type ipv6_addr; flags interval; }\n"
-			" set peer_subnets_v4 { type ipv4_addr . ipv4_addr; flags interval; }\n"
-			" set peer_subnets_v6 { type ipv6_addr . ipv6_addr; flags interval; }\n}\n");
+			" set peers_v4 { type ipv4_addr; }\n set peers_v6 { type ipv6_addr; }\n}\n");
 		auto r = in(h, "nft -f " + lab.dir + "/sets.nft");
 		ASSERT_EQ(r.rc, 0) << r.out;
 	}
@@ -344,8 +341,8 @@ void MeshNetns::connections_and_sets()
 				<< "h" << h << " lacks " << conn << "\n" << read_file(lab.hdir(h) + "/agent.log");
 			EXPECT_TRUE(eventually([&] { return set_text(h, "peers_v4").find(ip) != std::string::npos; }, 10s))
 				<< set_text(h, "peers_v4");
-			EXPECT_NE(set_text(h, "peer_subnets_v4").find(ip + " . 10.5." + std::to_string(p) + ".0/24"), std::string::npos)
-				<< set_text(h, "peer_subnets_v4");
+			EXPECT_NE(set_text(h, "peer_subnets_v4_24").find(ip + " . 10.5." + std::to_string(p) + ".0"), std::string::npos)
+				<< set_text(h, "peer_subnets_v4_24");
 		}
 }
 
@@ -389,8 +386,8 @@ void MeshNetns::lease_leaves()
 		EXPECT_TRUE(eventually([&] { return swanctl(h, "--list-sas").out.find("192-0-2-3:") == std::string::npos; }, 10s))
 			<< swanctl(h, "--list-sas").out;
 		EXPECT_TRUE(eventually([&] { return set_text(h, "peers_v4").find("192.0.2.3") == std::string::npos; }, 10s));
-		EXPECT_EQ(set_text(h, "subnets_v4").find("10.5.3.0/24"), std::string::npos);
-		EXPECT_EQ(set_text(h, "peer_subnets_v4").find("192.0.2.3"), std::string::npos);
+		EXPECT_EQ(set_text(h, "subnets_v4_24").find("10.5.3.0"), std::string::npos);
+		EXPECT_EQ(set_text(h, "peer_subnets_v4_24").find("192.0.2.3"), std::string::npos);
 		EXPECT_NE(set_text(h, "peers_v4").find(h == 1 ? "192.0.2.2" : "192.0.2.1"), std::string::npos);
 		std::string other = h == 1 ? "192-0-2-2" : "192-0-2-1";
 		EXPECT_EQ(access((lab.hdir(h) + "/conf.d/ipsec-steer-mesh-" + other + ".conf").c_str(), F_OK), 0);

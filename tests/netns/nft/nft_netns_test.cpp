@@ -30,6 +30,7 @@
 #include "fd.hpp"
 #include "netns_util.hpp"
 #include "nft_cases.hpp"
+#include "set_elements.hpp"
 #include "transport.hpp"
 
 namespace steer::nft {
@@ -162,7 +163,8 @@ TEST_F(NftNetns, ReplaceIsIdempotentAndLeavesOtherTablesAlone)
 }
 
 // Two ranges that overlap are legal to the builder and refused by the
-// kernel, which names the element; the batch is aborted as a whole.
+// kernel, which names the element; the batch is aborted as a whole. (Only
+// an interval set, of the former design, can hold overlapping elements.)
 TEST_F(NftNetns, OneBadElementFailsTheWholeBatchAndKeepsTheOldTable)
 {
 	auto cases = golden_cases();
@@ -170,14 +172,17 @@ TEST_F(NftNetns, OneBadElementFailsTheWholeBatchAndKeepsTheOldTable)
 	const std::string before = listing();
 	Ruleset bad = cases.at(1).ruleset;  // host_full: other chains and rules
 	bad.sets = mesh_sets();
+	for (auto &s : bad.sets)
+		s.interval = true;
 	for (int i = 0; i < 2000; i++) {
 		config::IpAddress a = *config::parse_ip("10.1.0.0");
 		a.bytes[2] = static_cast<uint8_t>(i / 250);
 		a.bytes[3] = static_cast<uint8_t>(i % 250);
 		ASSERT_TRUE(add_peer(bad, a).ok());
 	}
-	ASSERT_TRUE(add_subnet(bad, *config::parse_cidr("10.0.0.0/24")).ok());
-	ASSERT_TRUE(add_subnet(bad, *config::parse_cidr("10.0.0.5/32")).ok());  // inside the /24
+	Set &subnets = *bad.find_set("subnets_v4");
+	ASSERT_TRUE(add_element(subnets, {*config::parse_cidr("10.0.0.0/24")}).ok());
+	ASSERT_TRUE(add_element(subnets, {*config::parse_cidr("10.0.0.5/32")}).ok());  // inside the /24
 	std::vector<AckError> errors;
 	Status st = apply(bad, errors);
 	ASSERT_FALSE(st.ok());
@@ -239,6 +244,52 @@ TEST_F(NftNetns, GenerationRaceIsRefusedThenRetried)
 	EXPECT_NE(listing().find("udp dport 8472 meta ipsec exists counter packets 0 bytes 0 accept"), std::string::npos);
 }
 
+// The mesh's element batches against the kernel: a new prefix length makes
+// its set (and one that exists is left as it is), removals leave the set,
+// and a full refill (flush of the group) leaves only the lengths it adds.
+TEST_F(NftNetns, MeshBatchesMakeTheSetOfEachLengthAndARefillDropsTheRest)
+{
+	auto cases = golden_cases();
+	expect_ok(apply(cases.at(0).ruleset));  // host_flannel_seed: peers_v4/_v6 only
+	auto c = [](const char *t) { return *config::parse_cidr(t); };
+	auto send = [&](const std::vector<SetChange> &changes) {
+		auto b = build_set_update(table_name, changes);
+		if (!b)
+			return Status(b.error());
+		return in_ns(ns, [&]() -> Status {
+			auto t = Transport::open();
+			return t ? t->apply(*b) : Status(t.error());
+		});
+	};
+	const std::vector<KeyType> v4{KeyType::ipv4_addr}, v4v4{KeyType::ipv4_addr, KeyType::ipv4_addr};
+	expect_ok(send({{"peers_v4", v4, false, {}, {{{c("192.0.2.2/32")}}}},
+		{"subnets_v4", v4, false, {}, {{{c("10.5.2.0/24")}}}},
+		{"peer_subnets_v4", v4v4, false, {}, {{{c("192.0.2.2/32"), c("10.5.2.0/24")}}}}}));
+	expect_ok(send({{"peer_subnets_v4", v4v4, false, {}, {{{c("192.0.2.3/32"), c("10.5.3.0/24")}}}}}));
+	std::string l = listing();
+	EXPECT_NE(l.find("set peer_subnets_v4_24 {\n\t\ttype ipv4_addr . ipv4_addr\n\t\telements = { 192.0.2.2 . 10.5.2.0,"),
+		std::string::npos) << l;
+	EXPECT_NE(l.find("192.0.2.3 . 10.5.3.0 }"), std::string::npos) << l;
+	EXPECT_NE(l.find("set subnets_v4_24 {"), std::string::npos) << l;
+	expect_ok(send({{"peer_subnets_v4", v4v4, false, {{{c("192.0.2.2/32"), c("10.5.2.0/24")}}}, {}}}));
+	EXPECT_EQ(nft("list set inet ipsec_steer peer_subnets_v4_24").out.find("192.0.2.2 "), std::string::npos);
+	// A refill: every group flushed, one /25 added.
+	std::vector<SetChange> full;
+	for (const auto &set : mesh_sets())
+		full.push_back({set.name, set.key, true, {}, {}});
+	full[4].add.push_back({{c("192.0.2.4/32"), c("10.5.4.128/25")}});
+	expect_ok(send(full));
+	l = listing();
+	EXPECT_EQ(l.find("_24"), std::string::npos) << l;
+	EXPECT_EQ(l.find("set subnets_v4"), std::string::npos) << l;
+	EXPECT_NE(l.find("set peer_subnets_v4_25 {\n\t\ttype ipv4_addr . ipv4_addr\n\t\telements = { 192.0.2.4 . 10.5.4.128 }"),
+		std::string::npos) << l;
+	EXPECT_EQ(nft("list set inet ipsec_steer peers_v4").out.find("192.0.2.2"), std::string::npos);
+	// A removal from a set that is not there fails the batch (the mesh then
+	// refills).
+	EXPECT_FALSE(send({{"subnets_v6", {KeyType::ipv6_addr}, false, {{{c("fd00::/64")}}}, {}}}).ok());
+}
+
 TEST_F(NftNetns, OwnershipLookupAndDelete)
 {
 	auto cases = golden_cases();
@@ -288,7 +339,7 @@ TEST_F(NftNetns, HundredThousandElementsLoadInOneBatch)
 	Ruleset pairs = peers;
 	for (uint32_t i = 0; i < n; i++) {
 		config::IpAddress a = *config::parse_ip("10.0.0.0");
-		uint32_t v = htonl(0x0a000000u + 2 * i);  // not adjacent: one range each
+		uint32_t v = htonl(0x0a000000u + 2 * i);
 		std::memcpy(a.bytes.data(), &v, 4);
 		ASSERT_TRUE(add_peer(peers, a).ok());
 		config::Cidr subnet = *config::parse_cidr("172.16.0.0/24");
@@ -297,7 +348,7 @@ TEST_F(NftNetns, HundredThousandElementsLoadInOneBatch)
 		ASSERT_TRUE(add_peer_subnet(pairs, a, subnet).ok());
 	}
 	for (auto *rs : {&peers, &pairs}) {
-		const char *set = rs == &peers ? "peers_v4" : "peer_subnets_v4";
+		const char *set = rs == &peers ? "peers_v4" : "peer_subnets_v4_24";
 		auto t0 = Clock::now();
 		auto b = build_replace(*rs);
 		ASSERT_TRUE(b.ok());

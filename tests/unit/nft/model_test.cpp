@@ -138,18 +138,18 @@ TEST(NftPlan, MasqueradeNeverCatchesIpsecBoundPackets)
 			"ip6 saddr 2001:db8:1::/48 oifname \"eth0\" rt ipsec missing masquerade"}));
 }
 
-TEST(NftPlan, HostHasTheEmptyMeshSetsAndGatewayHasNone)
+TEST(NftPlan, HostHasTheEmptyPeerSetsAndGatewayHasNone)
 {
 	auto rs = plan_host_firewall(host({}, 0), 500, 4500);
 	std::vector<std::string> names;
 	for (const auto &s : rs.sets) {
 		names.push_back(s.name);
 		EXPECT_TRUE(s.elements.empty());
+		EXPECT_FALSE(s.interval);
 	}
-	EXPECT_EQ(names, (std::vector<std::string>{"peers_v4", "peers_v6", "subnets_v4", "subnets_v6",
-				 "peer_subnets_v4", "peer_subnets_v6"}));
-	EXPECT_EQ(rs.find_set("peer_subnets_v6")->key,
-		(std::vector<KeyType>{KeyType::ipv6_addr, KeyType::ipv6_addr}));
+	// The subnet and pair sets are per prefix length: made with elements.
+	EXPECT_EQ(names, (std::vector<std::string>{"peers_v4", "peers_v6"}));
+	EXPECT_EQ(rs.find_set("peers_v6")->key, (std::vector<KeyType>{KeyType::ipv6_addr}));
 	config::GatewayFirewall gw;
 	gw.ipsec_only.push_back(*config::parse_service("udp/8472"));
 	auto g = plan_gateway_firewall(gw, 500, 4500, STEER_F_ESP);
@@ -160,20 +160,39 @@ TEST(NftPlan, HostHasTheEmptyMeshSetsAndGatewayHasNone)
 					 "udp dport 8472 meta ipsec exists counter accept", "udp dport 8472 counter drop"}));
 }
 
-TEST(NftElements, PeersAndSubnetsGoToTheirFamilysSet)
+TEST(NftElements, PeersAndSubnetsGoToTheSetOfTheirFamilyAndLength)
 {
 	auto rs = plan_host_firewall(host({}, 0), 500, 4500);
 	ASSERT_TRUE(add_peer(rs, *config::parse_ip("192.0.2.1")).ok());
 	ASSERT_TRUE(add_peer(rs, *config::parse_ip("2001:db8::1")).ok());
 	ASSERT_TRUE(add_subnet(rs, *config::parse_cidr("10.1.0.0/16")).ok());
+	ASSERT_TRUE(add_subnet(rs, *config::parse_cidr("10.2.0.0/16")).ok());
+	ASSERT_TRUE(add_subnet(rs, *config::parse_cidr("10.3.1.0/24")).ok());
 	ASSERT_TRUE(add_peer_subnet(rs, *config::parse_ip("2001:db8::1"), *config::parse_cidr("fd00::/64")).ok());
 	EXPECT_EQ(to_text(rs.find_set("peers_v4")->elements.at(0)), "192.0.2.1");
 	EXPECT_EQ(to_text(rs.find_set("peers_v6")->elements.at(0)), "2001:db8::1");
-	EXPECT_EQ(to_text(rs.find_set("subnets_v4")->elements.at(0)), "10.1.0.0/16");
-	EXPECT_EQ(to_text(rs.find_set("peer_subnets_v6")->elements.at(0)), "2001:db8::1 . fd00::/64");
-	EXPECT_TRUE(rs.find_set("subnets_v6")->elements.empty());
+	EXPECT_EQ(rs.find_set("subnets_v4_16")->elements.size(), 2u);
+	EXPECT_EQ(to_text(rs.find_set("subnets_v4_24")->elements.at(0)), "10.3.1.0/24");
+	EXPECT_EQ(rs.find_set("subnets_v4_24")->prefix, (std::vector<int>{24}));
+	EXPECT_EQ(to_text(rs.find_set("peer_subnets_v6_64")->elements.at(0)), "2001:db8::1 . fd00::/64");
+	EXPECT_EQ(rs.find_set("peer_subnets_v6_64")->prefix, (std::vector<int>{-1, 64}));
+	EXPECT_EQ(rs.find_set("peer_subnets_v6_64")->field_prefix(0), 128);
+	EXPECT_FALSE(rs.find_set("subnets_v6_64"));
+	EXPECT_EQ(rs.sets.size(), 5u);
+	EXPECT_EQ(element_set("peer_subnets_v4", {{host_prefix(*config::parse_ip("192.0.2.1")),
+						*config::parse_cidr("10.5.0.0/20")}}),
+		"peer_subnets_v4_20");
+	EXPECT_EQ(element_set("peers_v4", {{host_prefix(*config::parse_ip("192.0.2.1"))}}), "peers_v4");
+	EXPECT_TRUE(is_prefix_group("subnets_v6"));
+	EXPECT_FALSE(is_prefix_group("peers_v6"));
+	EXPECT_FALSE(is_prefix_group("subnets_v6_64"));
 	EXPECT_EQ(host_prefix(*config::parse_ip("192.0.2.1")).prefix, 32);
 	EXPECT_EQ(host_prefix(*config::parse_ip("::1")).text, "::1/128");
+	// nft lists a hash set's keys: network addresses, no lengths.
+	EXPECT_NE(to_text(rs).find("\tset subnets_v4_16 {\n\t\ttype ipv4_addr\n"
+				   "\t\telements = { 10.1.0.0, 10.2.0.0 }\n\t}\n"),
+		std::string::npos)
+		<< to_text(rs);
 }
 
 TEST(NftElements, MismatchedElementsAreRefused)
@@ -182,15 +201,24 @@ TEST(NftElements, MismatchedElementsAreRefused)
 	Status st = add_peer_subnet(rs, *config::parse_ip("192.0.2.1"), *config::parse_cidr("fd00::/64"));
 	ASSERT_FALSE(st.ok());
 	EXPECT_NE(st.error().what.find("differ in address family"), std::string::npos) << st.error().what;
-	Set &pairs = *rs.find_set("peer_subnets_v4");
+	Set pairs = prefix_set("peer_subnets_v4", 24);
+	EXPECT_EQ(pairs.name, "peer_subnets_v4_24");
 	st = add_element(pairs, {*config::parse_cidr("10.0.0.0/8")});
 	ASSERT_FALSE(st.ok());
-	EXPECT_EQ(st.error().on, "set peer_subnets_v4");
-	st = add_element(pairs, {*config::parse_cidr("10.0.0.0/8"), *config::parse_cidr("fd00::/8")});
+	EXPECT_EQ(st.error().on, "set peer_subnets_v4_24");
+	st = add_element(pairs, {*config::parse_cidr("10.0.0.1/32"), *config::parse_cidr("fd00::/8")});
 	ASSERT_FALSE(st.ok());
 	EXPECT_NE(st.error().what.find("field 2 is not an ipv4_addr"), std::string::npos) << st.error().what;
+	// A hash set of /24 networks holds nothing else; a peer is exact.
+	st = add_element(pairs, {*config::parse_cidr("10.0.0.1/32"), *config::parse_cidr("10.1.0.0/16")});
+	ASSERT_FALSE(st.ok());
+	EXPECT_NE(st.error().what.find("field 2 is not a /24"), std::string::npos) << st.error().what;
+	st = add_element(pairs, {*config::parse_cidr("10.0.0.0/31"), *config::parse_cidr("10.1.0.0/24")});
+	EXPECT_NE(st.error().what.find("field 1 is not a /32"), std::string::npos) << st.error().what;
+	EXPECT_TRUE(add_element(pairs, {*config::parse_cidr("10.0.0.1/32"), *config::parse_cidr("10.1.0.0/24")}).ok());
 	Ruleset gw = plan_gateway_firewall({}, 500, 4500);
 	EXPECT_FALSE(add_peer(gw, *config::parse_ip("192.0.2.1")).ok());  // no mesh sets there
+	EXPECT_FALSE(add_subnet(gw, *config::parse_cidr("10.1.0.0/24")).ok());
 }
 
 TEST(NftValidate, RefusesWhatTheBuilderCannotEncode)
@@ -212,8 +240,21 @@ TEST(NftValidate, RefusesWhatTheBuilderCannotEncode)
 			 rs.rules.push_back({"input", {InSet{{{KeyType::ipv6_addr, Addr::saddr}}, "peers_v4"}, Verdict{}}});
 		 }, "must match the set's key"},
 		{"lookup arity", [](Ruleset &rs) {
-			 rs.rules.push_back({"input", {InSet{{{KeyType::ipv4_addr, Addr::saddr}}, "peer_subnets_v4"}}});
+			 rs.sets.push_back(prefix_set("peer_subnets_v4", 24));
+			 rs.rules.push_back({"input", {InSet{{{KeyType::ipv4_addr, Addr::saddr}}, "peer_subnets_v4_24"}}});
 		 }, "lookup has 1 fields"},
+		{"lookup unmasked", [](Ruleset &rs) {
+			 rs.sets.push_back(prefix_set("subnets_v4", 24));
+			 rs.rules.push_back({"input", {InSet{{{KeyType::ipv4_addr, Addr::daddr}}, "subnets_v4_24"}}});
+		 }, "must be masked as set subnets_v4_24 is (/24)"},
+		{"lookup mask", [](Ruleset &rs) {
+			 rs.sets.push_back(prefix_set("peer_subnets_v4", 24));
+			 rs.rules.push_back({"input", {InSet{{{KeyType::ipv4_addr, Addr::saddr},
+				 {KeyType::ipv4_addr, Addr::daddr, 16}}, "peer_subnets_v4_24"}}});
+		 }, "lookup field 2 must be masked"},
+		{"masked exact", [](Ruleset &rs) {
+			 rs.rules.push_back({"input", {InSet{{{KeyType::ipv4_addr, Addr::saddr, 24}}, "peers_v4"}}});
+		 }, "lookup field 1 must be masked as set peers_v4 is (/32)"},
 		{"long ifname", [](Ruleset &rs) {
 			 rs.rules.push_back({"input", {Oifname{"sixteen-chars-xx"}, Verdict{}}});
 		 }, "interface name"},
@@ -255,6 +296,12 @@ TEST(NftText, EveryExpressionPrintsAsNftListsIt)
 		{InSet{{{KeyType::ipv4_addr, Addr::saddr}, {KeyType::ipv4_addr, Addr::daddr}}, "p"},
 		 "ip saddr . ip daddr @p"},
 		{InSet{{{KeyType::ipv6_addr, Addr::daddr}}, "q"}, "ip6 daddr @q"},
+		{InSet{{{KeyType::ipv4_addr, Addr::saddr}, {KeyType::ipv4_addr, Addr::daddr, 24}}, "p"},
+		 "ip saddr . ip daddr & 255.255.255.0 @p"},
+		{InSet{{{KeyType::ipv6_addr, Addr::saddr}, {KeyType::ipv6_addr, Addr::daddr, 64}}, "p"},
+		 "ip6 saddr . ip6 daddr & ffff:ffff:ffff:ffff:: @p"},
+		// nft 1.0.6 lists a lookup of one masked field with `==`.
+		{InSet{{{KeyType::ipv4_addr, Addr::daddr, 20}}, "s"}, "ip daddr & 255.255.240.0 == @s"},
 		{Oifname{"docker0", true}, "oifname != \"docker0\""},
 		{Oifname{"eth0"}, "oifname \"eth0\""},
 		{Counter{}, "counter"},

@@ -85,8 +85,10 @@ void expect_ok(const Status &st)
 	EXPECT_TRUE(st.ok()) << st.error().message();
 }
 
-// Elements in every set (a host, prefixes, an open-ended range, adjacent
-// ranges, pairs) and a rule for every expression the model has.
+// Elements in every set (peers, subnets of several lengths, pairs; the
+// sets of each length made as elements arrive), a lookup of each kind
+// (exact, one masked field, masked concatenations) and a rule for every
+// other expression the model has.
 Ruleset kitchen_sink()
 {
 	config::HostFirewall fw;
@@ -109,11 +111,12 @@ Ruleset kitchen_sink()
 	rs.rules.push_back({"input", {InSet{{{v4, Addr::saddr}}, set_names::peers_v4}, Counter{}, Verdict{}}});
 	rs.rules.push_back({"input", {InSet{{{v6, Addr::saddr}}, set_names::peers_v6}, Verdict{}}});
 	rs.rules.push_back({"forward",
-		{InSet{{{v4, Addr::saddr}, {v4, Addr::daddr}}, set_names::peer_subnets_v4}, Verdict{}}});
+		{InSet{{{v4, Addr::saddr}, {v4, Addr::daddr, 24}}, "peer_subnets_v4_24"}, Verdict{}}});
 	rs.rules.push_back({"forward",
-		{InSet{{{v6, Addr::daddr}, {v6, Addr::saddr}}, set_names::peer_subnets_v6}, Verdict{}}});
-	rs.rules.push_back({"forward", {InSet{{{v4, Addr::daddr}}, set_names::subnets_v4},
-		Ipsec{false, false}, Counter{}, Verdict{Verdict::drop}}});
+		{InSet{{{v6, Addr::daddr}, {v6, Addr::saddr, 64}}, "peer_subnets_v6_64"}, Verdict{}}});
+	for (int len : {25, 20, 24})
+		rs.rules.push_back({"forward", {InSet{{{v4, Addr::daddr, len}}, "subnets_v4_" + std::to_string(len)},
+			Ipsec{false, false}, Counter{}, Verdict{Verdict::drop}}});
 	rs.rules.push_back({"output", {Port{IPPROTO_UDP, 4500, false}, Address{Addr::daddr, cidr("0.0.0.0/0")},
 		Oifname{"eth0"}, Verdict{}}});
 	rs.rules.push_back({"output", {Address{Addr::saddr, cidr("10.0.0.1/32")},
@@ -144,7 +147,7 @@ std::vector<Case> golden_cases()
 		out.push_back({"gateway", "[gateway.firewall] with ike_ports = [1500, 14500]",
 			plan_gateway_firewall(*g.firewall, g.ike_port, g.natt_port)});
 	}
-	out.push_back({"kitchen_sink", "every expression and set kind, with elements", kitchen_sink()});
+	out.push_back({"kitchen_sink", "every expression and lookup kind, sets with elements", kitchen_sink()});
 	return out;
 }
 
