@@ -1,5 +1,6 @@
 // Driving the IKE daemon (DESIGN.md §4, `mesh`): strongSwan through
-// swanctl over its VICI socket, libreswan through `ipsec auto`. Only
+// swanctl over its VICI socket, libreswan through `ipsec whack` and
+// `ipsec addconn` on pluto's control socket. Only
 // connections of ours (a file with file_prefix in conf_dir) are ever
 // loaded, replaced or removed; the daemon's other config is not touched.
 #pragma once
@@ -20,6 +21,9 @@ struct DaemonSetup {
 	// strongswan: the swanctl.conf that includes conf_dir (swanctl loads
 	// whole files): <conf_dir>/../swanctl.conf.
 	std::string swanctl_file;
+	// libreswan: pluto's control socket, $IPSEC_RUNDIR/pluto.ctl
+	// (default /run/pluto/pluto.ctl), as the `ipsec` command finds it.
+	std::string pluto_ctl;
 };
 
 // The defaults DESIGN.md §3 gives: conf_dir by daemon, swanctl_file next to it.
@@ -44,7 +48,8 @@ public:
 
 private:
 	Status swanctl(std::vector<std::string> args, std::string *out = nullptr) const;
-	Status ipsec_auto(std::vector<std::string> args) const;
+	// `ipsec TOOL --ctlsocket <pluto_ctl> ARGS` (TOOL: whack, addconn).
+	Status ipsec(const char *tool, std::vector<std::string> args) const;
 	DaemonSetup s_;
 };
 

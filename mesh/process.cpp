@@ -24,9 +24,16 @@ public:
 	~Child()
 	{
 		if (pid_ > 0) {
-			kill(pid_, SIGKILL);
+			kill_group();
 			waitpid(pid_, nullptr, 0);
 		}
+	}
+	// The child leads its own process group (exec_child): what it started
+	// (`ipsec` is a shell running whack or addconn) dies with it.
+	void kill_group() const
+	{
+		if (kill(-pid_, SIGKILL) < 0)
+			kill(pid_, SIGKILL);
 	}
 	// The exit code once it ended (128 + signal if killed).
 	Result<int> wait()
@@ -46,6 +53,7 @@ private:
 
 [[noreturn]] void exec_child(const std::vector<std::string> &argv, int out)
 {
+	setpgid(0, 0);
 	dup2(out, STDOUT_FILENO);
 	dup2(out, STDERR_FILENO);
 	int null = open("/dev/null", O_RDONLY);
@@ -99,12 +107,14 @@ Result<Output> run(const std::vector<std::string> &argv, int timeout_ms)
 		return sys_error(errno, "fork", argv[0]);
 	if (pid == 0)
 		exec_child(argv, wr.get());
+	// Also set here: a timeout right after fork still finds the group.
+	setpgid(pid, pid);
 	Child child(pid);
 	wr.reset();
 	Output out;
 	bool done = drain(rd.get(), out.text, timeout_ms);
 	if (!done)
-		kill(child.pid(), SIGKILL);
+		child.kill_group();
 	auto code = child.wait();
 	if (!code)
 		return code.error();
@@ -112,6 +122,38 @@ Result<Output> run(const std::vector<std::string> &argv, int timeout_ms)
 	if (!done)
 		out.text += "\n(killed after " + std::to_string(timeout_ms) + " ms)";
 	return out;
+}
+
+Status start_detached(const std::vector<std::string> &argv, unsigned max_seconds)
+{
+	if (argv.empty())
+		return plain_error("start_detached: empty command");
+	std::vector<char *> args;
+	for (const auto &a : argv)
+		args.push_back(const_cast<char *>(a.c_str()));
+	args.push_back(nullptr);
+	pid_t pid = fork();
+	if (pid < 0)
+		return sys_error(errno, "fork", argv[0]);
+	if (pid == 0) {
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
+		close_range(3, ~0U, 0);   // nothing of the agent's (etcd stream, netlink)
+		signal(SIGALRM, SIG_DFL);
+		alarm(max_seconds);   // survives exec
+		execvp(args[0], args.data());
+		_exit(127);
+	}
+	while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR)
+		;
+	return {};
 }
 
 std::string command_line(const std::vector<std::string> &argv)

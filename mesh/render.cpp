@@ -5,6 +5,7 @@ namespace steer::mesh {
 namespace {
 
 constexpr const char *proposals = "aes128-sha256-modp2048";
+constexpr const char *libreswan_proposals = "aes128-sha2_256-modp2048";
 
 std::string join(const std::vector<config::Cidr> &list, const char *sep)
 {
@@ -119,6 +120,11 @@ Result<std::string> psk_from_file_text(const std::string &text)
 std::string host_child(const Peer &p) { return p.name + "-host"; }
 std::string subnet_child(const Peer &p) { return p.name + "-subnet"; }
 
+bool initiates_pair(const config::IpAddress &self, const config::IpAddress &peer)
+{
+	return self.family < peer.family || (self.family == peer.family && self.bytes < peer.bytes);
+}
+
 std::vector<ConfFile> render_strongswan(const MeshView &v, const Peer &p, const AuthMaterial &a)
 {
 	std::string s = header(v, p, "#");
@@ -145,6 +151,9 @@ std::vector<ConfFile> render_libreswan(const MeshView &v, const Peer &p, const A
 		s += "\tleftcert=" + stem(a.cert) + "\n\tleftid=%fromcert\n\trightid=%fromcert\n";
 		s += "\trightca=%same\n\tauthby=rsasig\n";
 	}
+	// The strongSwan side's proposals in libreswan's spelling (a mesh may
+	// mix both daemons); esp= with a DH group is PFS on every rekey.
+	s += "\tike=" + std::string(libreswan_proposals) + "\n\tesp=" + libreswan_proposals + "\n";
 	s += "\tauto=start\n";
 	if (!v.local_subnets.empty()) {
 		s += "\nconn " + subnet_child(p) + "\n\talso=" + p.name + "\n";

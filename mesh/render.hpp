@@ -8,7 +8,9 @@
 // "<name>-subnet" (local subnets to the peer's subnets; absent while this
 // host has no lease).
 // libreswan: "<name>.conf" with conn <name> (host to host) and conn
-// <name>-subnet (also=<name>), plus "<name>.secrets" for a PSK.
+// <name>-subnet (also=<name>, so auto=start too: libreswan refuses a key
+// given both in a conn and through its also=), plus "<name>.secrets" for
+// a PSK.
 #pragma once
 
 #include <string>
@@ -41,6 +43,15 @@ std::string peer_of_file(const std::string &file_name);
 // empty or holding a quote, backslash or line break (it is written inside
 // "..." in both daemons' syntax).
 Result<std::string> psk_from_file_text(const std::string &text);
+
+// Whether this end brings a pair's libreswan conns up: the lower address
+// does (family, then bytes in network order); the other end only loads
+// them and answers. When both ends initiate, their IKE SAs cross and pluto
+// 4.10 drops the Child SAs queued on the one it lets go (and crossed
+// CREATE_CHILD_SA exchanges wait out a 60 s retransmit timeout). A peer
+// that loads its conns late is retried by pluto (keyingtries forever); a
+// restarted pluto brings its auto=start conns up itself.
+bool initiates_pair(const config::IpAddress &self, const config::IpAddress &peer);
 
 // Child names of a peer's connection.
 std::string host_child(const Peer &p);

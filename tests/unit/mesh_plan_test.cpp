@@ -34,9 +34,9 @@ std::map<std::string, Lease> leases(std::initializer_list<std::pair<const char *
 	return out;
 }
 
-MeshView view(std::initializer_list<std::pair<const char *, const char *>> list)
+MeshView view(std::initializer_list<std::pair<const char *, const char *>> list, const char *self = "192.0.2.1")
 {
-	return wanted_view(*config::parse_ip("192.0.2.1"), leases(list));
+	return wanted_view(*config::parse_ip(self), leases(list));
 }
 
 std::string read(const std::string &path)
@@ -137,10 +137,18 @@ TEST(MeshRender, LibreswanConnsAndSecrets)
 	auto files = render(Daemon::libreswan, v, v.peers.at("192-0-2-2"), {"s3cret", {}, {}, {}});
 	ASSERT_EQ(files.size(), 2u);
 	EXPECT_NE(files[0].text.find("conn 192-0-2-2\n"), std::string::npos);
+	// The strongSwan side's proposals in libreswan's spelling.
+	EXPECT_NE(files[0].text.find("\tauthby=secret\n\tike=aes128-sha2_256-modp2048\n"
+		"\tesp=aes128-sha2_256-modp2048\n\tauto=start\n"), std::string::npos) << files[0].text;
 	EXPECT_NE(files[0].text.find("conn 192-0-2-2-subnet\n\talso=192-0-2-2\n\tleftsubnet=10.5.1.0/24\n"
-		"\trightsubnet=10.5.2.0/24\n"), std::string::npos);
+		"\trightsubnet=10.5.2.0/24\n"), std::string::npos) << files[0].text;
 	EXPECT_EQ(files[1].text, "192.0.2.1 192.0.2.2 : PSK \"s3cret\"\n");
 	EXPECT_TRUE(files[1].secret);
+	// The lower address of a pair brings its conns up, by value.
+	auto ip = [](const char *a) { return *config::parse_ip(a); };
+	EXPECT_TRUE(initiates_pair(ip("192.0.2.1"), ip("192.0.2.2")));
+	EXPECT_FALSE(initiates_pair(ip("192.0.2.2"), ip("192.0.2.1")));
+	EXPECT_TRUE(initiates_pair(ip("192.0.2.9"), ip("192.0.2.10")));
 }
 
 TEST(MeshEtcd, RangeAndWatchMessagesAsTheGatewaySendsThem)
