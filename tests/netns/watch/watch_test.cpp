@@ -521,8 +521,11 @@ TEST_F(Watch, PermanentNeighbourRemoved)
 	start_watch();
 	let_startup_settle();
 	sh_ok("ip -n " + gw + " neigh flush all nud permanent");
-	ASSERT_FALSE(healthy()) << "the fault shows before the watch repairs it";
 	expect_restored_within_limit([&] { return healthy(); }, "neighbour_removed");
+	// Checking status between the flush and the repair races the watch
+	// (it repairs in ~200 ms); its log proves it saw the fault.
+	std::string log = capture("cat " + log_path);
+	EXPECT_NE(log.find("PERMANENT neighbour"), std::string::npos) << log;
 	expect_steered(gw);
 }
 
