@@ -51,7 +51,18 @@ private:
 	pid_t pid_;
 };
 
-[[noreturn]] void exec_child(const std::vector<std::string> &argv, int out)
+// argv as execvp takes it, made before fork (no allocation in the child
+// of a process that may have other threads).
+std::vector<char *> exec_args(const std::vector<std::string> &argv)
+{
+	std::vector<char *> args;
+	for (const auto &a : argv)
+		args.push_back(const_cast<char *>(a.c_str()));
+	args.push_back(nullptr);
+	return args;
+}
+
+[[noreturn]] void exec_child(std::vector<char *> &args, int out)
 {
 	setpgid(0, 0);
 	dup2(out, STDOUT_FILENO);
@@ -59,10 +70,6 @@ private:
 	int null = open("/dev/null", O_RDONLY);
 	if (null >= 0)
 		dup2(null, STDIN_FILENO);
-	std::vector<char *> args;
-	for (const auto &a : argv)
-		args.push_back(const_cast<char *>(a.c_str()));
-	args.push_back(nullptr);
 	execvp(args[0], args.data());
 	_exit(127);
 }
@@ -102,11 +109,12 @@ Result<Output> run(const std::vector<std::string> &argv, int timeout_ms)
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return sys_error(errno, "pipe2", argv[0]);
 	Fd rd(fds[0]), wr(fds[1]);
+	auto args = exec_args(argv);
 	pid_t pid = fork();
 	if (pid < 0)
 		return sys_error(errno, "fork", argv[0]);
 	if (pid == 0)
-		exec_child(argv, wr.get());
+		exec_child(args, wr.get());
 	// Also set here: a timeout right after fork still finds the group.
 	setpgid(pid, pid);
 	Child child(pid);
@@ -128,10 +136,7 @@ Status start_detached(const std::vector<std::string> &argv, unsigned max_seconds
 {
 	if (argv.empty())
 		return plain_error("start_detached: empty command");
-	std::vector<char *> args;
-	for (const auto &a : argv)
-		args.push_back(const_cast<char *>(a.c_str()));
-	args.push_back(nullptr);
+	auto args = exec_args(argv);
 	pid_t pid = fork();
 	if (pid < 0)
 		return sys_error(errno, "fork", argv[0]);

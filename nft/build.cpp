@@ -12,6 +12,7 @@
 #include <cstring>
 #include <new>
 
+#include "batch_writer.hpp"
 #include "nftnl_ptr.hpp"
 #include "rule_expr.hpp"
 
@@ -24,11 +25,9 @@ constexpr uint32_t type_ipv4_addr = 7, type_ipv6_addr = 8, type_bits = 6;
 // nft's byte order ids for NFTNL_UDATA_SET_KEYBYTEORDER.
 constexpr uint32_t byteorder_invalid = 0, byteorder_big_endian = 2;
 
-// Room reserved per message. libnftnl writes without bounds checks, so the
-// reservation must cover the largest message: element messages stop
-// before their element list reaches element_list_limit (the list is one
-// attribute with a 16-bit length).
-constexpr size_t object_room = 64 * 1024;
+// Element messages stop before their element list reaches
+// element_list_limit (the list is one attribute with a 16-bit length) and
+// reserve element_room (libnftnl writes without bounds checks).
 constexpr size_t element_list_limit = 60 * 1024;
 constexpr size_t element_room = element_list_limit + 4096;
 
@@ -41,55 +40,9 @@ Ptr make(T *(*alloc)())
 	return Ptr(p);
 }
 
-// --- message framing -----------------------------------------------------
-
-// Appends messages to a Batch, one at a time, each with the next sequence
-// number. The nlmsghdr pointer is valid only between start() and finish().
-class Writer {
-public:
-	Writer(Batch &b, uint32_t first_seq) : b_(b), seq_(first_seq) {}
-
-	nlmsghdr *start(uint16_t type, uint16_t flags, size_t room = object_room)
-	{
-		off_ = b_.bytes.size();
-		b_.bytes.resize(off_ + room);
-		auto *buf = reinterpret_cast<char *>(b_.bytes.data() + off_);
-		return nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags | NLM_F_ACK, seq_);
-	}
-	void finish(nlmsghdr *nlh, std::string what)
-	{
-		b_.what[nlh->nlmsg_seq] = std::move(what);
-		b_.bytes.resize(off_ + NLMSG_ALIGN(nlh->nlmsg_len));
-		seq_++;
-	}
-	void begin()
-	{
-		off_ = b_.bytes.size();
-		b_.bytes.resize(off_ + 64);
-		nlmsghdr *nlh = nftnl_batch_begin(reinterpret_cast<char *>(b_.bytes.data() + off_), seq_);
-		mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(0));
-		b_.begin_seq = seq_;
-		finish(nlh, "the batch as a whole (generation check or commit)");
-	}
-	void end()
-	{
-		off_ = b_.bytes.size();
-		b_.bytes.resize(off_ + 64);
-		nlmsghdr *nlh = nftnl_batch_end(reinterpret_cast<char *>(b_.bytes.data() + off_), seq_);
-		b_.end_seq = seq_;
-		b_.bytes.resize(off_ + NLMSG_ALIGN(nlh->nlmsg_len));
-		seq_++;
-	}
-
-private:
-	Batch &b_;
-	uint32_t seq_;
-	size_t off_ = 0;
-};
-
 // --- table ---------------------------------------------------------------
 
-void add_table_messages(Writer &w, const Ruleset &rs)
+void add_table_messages(BatchWriter &w, const Ruleset &rs)
 {
 	const std::string name = "table inet " + rs.table;
 	auto bare = make<TablePtr>(nftnl_table_alloc);
@@ -174,7 +127,7 @@ void put_set(nlmsghdr *nlh, const std::string &table, const Set &s, uint32_t set
 
 namespace {
 
-void add_set_message(Writer &w, const Ruleset &rs, const Set &s, uint32_t set_id)
+void add_set_message(BatchWriter &w, const Ruleset &rs, const Set &s, uint32_t set_id)
 {
 	nlmsghdr *nlh = w.start(NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL);
 	put_set(nlh, rs.table, s, set_id);
@@ -315,7 +268,7 @@ ElemPtr make_element(const Piece &p)
 }
 
 // As many NEWSETELEM messages as the 16-bit element list length needs.
-void add_element_messages(Writer &w, Batch &b, const Ruleset &rs, const Set &s, uint32_t set_id)
+void add_element_messages(BatchWriter &w, Batch &b, const Ruleset &rs, const Set &s, uint32_t set_id)
 {
 	if (s.elements.empty())
 		return;
@@ -367,7 +320,7 @@ uint32_t hook_number(Hook h)
 	return NF_INET_LOCAL_IN;
 }
 
-void add_chain_message(Writer &w, const Ruleset &rs, const Chain &c)
+void add_chain_message(BatchWriter &w, const Ruleset &rs, const Chain &c)
 {
 	auto chain = make<ChainPtr>(nftnl_chain_alloc);
 	nftnl_chain_set_str(chain.get(), NFTNL_CHAIN_TABLE, rs.table.c_str());
@@ -383,7 +336,7 @@ void add_chain_message(Writer &w, const Ruleset &rs, const Chain &c)
 			"; policy accept; }");
 }
 
-void add_rule_message(Writer &w, const Ruleset &rs, const Rule &r)
+void add_rule_message(BatchWriter &w, const Ruleset &rs, const Rule &r)
 {
 	auto rule = make<RulePtr>(nftnl_rule_alloc);
 	nftnl_rule_set_str(rule.get(), NFTNL_RULE_TABLE, rs.table.c_str());
@@ -409,7 +362,7 @@ Result<Batch> build_replace(const Ruleset &rs, uint32_t first_seq)
 		for (KeyType k : s.key)
 			element_bytes += s.elements.size() * (key_len(k) + (s.interval ? 2 * 16 : 16));
 	b.bytes.reserve(element_bytes + element_room + 64 * object_room / 16);
-	Writer w(b, first_seq);
+	BatchWriter w(b, first_seq);
 	w.begin();
 	add_table_messages(w, rs);
 	for (size_t i = 0; i < rs.sets.size(); i++)
@@ -428,7 +381,7 @@ Batch build_delete(const std::string &table, uint32_t first_seq)
 {
 	Batch b;
 	b.table = "inet " + table;
-	Writer w(b, first_seq);
+	BatchWriter w(b, first_seq);
 	w.begin();
 	auto t = make<TablePtr>(nftnl_table_alloc);
 	nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, table.c_str());

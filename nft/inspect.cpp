@@ -22,6 +22,7 @@
 #include <set>
 #include <tuple>
 
+#include "batch_writer.hpp"
 #include "build.hpp"
 #include "rule_expr.hpp"
 #include "transport.hpp"
@@ -1276,38 +1277,13 @@ struct Probe {
 	uint32_t meta_seq = 0, rt_seq = 0, abort_seq = 0;
 };
 
-class ProbeWriter {
+// The probe's messages: small (4 KiB each), no generation check.
+class ProbeWriter : public BatchWriter {
 public:
-	ProbeWriter(Batch &b, uint32_t seq) : b_(b), seq_(seq) {}
+	using BatchWriter::BatchWriter;
 
-	nlmsghdr *start(uint16_t type, uint16_t flags)
-	{
-		off_ = b_.bytes.size();
-		b_.bytes.resize(off_ + 4096);
-		auto *buf = reinterpret_cast<char *>(b_.bytes.data() + off_);
-		return nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags | NLM_F_ACK, seq_);
-	}
-	uint32_t finish(nlmsghdr *nlh, std::string what)
-	{
-		b_.what[nlh->nlmsg_seq] = std::move(what);
-		b_.bytes.resize(off_ + NLMSG_ALIGN(nlh->nlmsg_len));
-		return seq_++;
-	}
-	void begin()
-	{
-		off_ = b_.bytes.size();
-		b_.bytes.resize(off_ + 64);
-		b_.begin_seq = seq_;
-		finish(nftnl_batch_begin(reinterpret_cast<char *>(b_.bytes.data() + off_), seq_), "the probe batch");
-	}
-	void end()
-	{
-		off_ = b_.bytes.size();
-		b_.bytes.resize(off_ + 64);
-		nlmsghdr *nlh = nftnl_batch_end(reinterpret_cast<char *>(b_.bytes.data() + off_), seq_);
-		b_.end_seq = seq_++;
-		b_.bytes.resize(off_ + NLMSG_ALIGN(nlh->nlmsg_len));
-	}
+	nlmsghdr *start(uint16_t type, uint16_t flags) { return BatchWriter::start(type, flags, 4096); }
+	void begin() { BatchWriter::begin("the probe batch", false); }
 	uint32_t table(uint16_t type, uint16_t flags, const std::string &name)
 	{
 		TablePtr t(nftnl_table_alloc());
@@ -1341,10 +1317,6 @@ public:
 		return finish(nlh, "add rule to chain " + std::string(chain) + ": " + to_text(model));
 	}
 
-private:
-	Batch &b_;
-	uint32_t seq_;
-	size_t off_ = 0;
 };
 
 // The table is created, given the two rules and deleted again; the last

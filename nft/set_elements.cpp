@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <new>
 
+#include "batch_writer.hpp"
 #include "nftnl_ptr.hpp"
 
 namespace steer::nft {
@@ -53,63 +54,24 @@ Piece piece_of(const std::vector<KeyType> &key, const Element &e)
 	return p;
 }
 
-// Appends messages to a batch, each with the next sequence number.
-class Writer {
-public:
-	Writer(Batch &b, uint32_t seq) : b_(b), seq_(seq) {}
-
-	nlmsghdr *start(uint16_t type, uint16_t flags, const std::string &table, const std::string &set)
-	{
-		nlmsghdr *nlh = start(type, flags);
-		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table.c_str());
-		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set.c_str());
-		return nlh;
-	}
-	nlmsghdr *start(uint16_t type, uint16_t flags)
-	{
-		off_ = b_.bytes.size();
-		b_.bytes.resize(off_ + room);
-		auto *buf = reinterpret_cast<char *>(b_.bytes.data() + off_);
-		return nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags | NLM_F_ACK, seq_);
-	}
-	void finish(nlmsghdr *nlh, std::string what)
-	{
-		b_.what[nlh->nlmsg_seq] = std::move(what);
-		b_.bytes.resize(off_ + NLMSG_ALIGN(nlh->nlmsg_len));
-		seq_++;
-	}
-	void frame(bool begin)
-	{
-		off_ = b_.bytes.size();
-		b_.bytes.resize(off_ + 64);
-		auto *buf = reinterpret_cast<char *>(b_.bytes.data() + off_);
-		if (begin) {
-			nlmsghdr *nlh = nftnl_batch_begin(buf, seq_);
-			mnl_attr_put_u32(nlh, NFNL_BATCH_GENID, htonl(0));
-			b_.begin_seq = seq_;
-			finish(nlh, "the batch as a whole (generation check or commit)");
-			return;
-		}
-		nlmsghdr *nlh = nftnl_batch_end(buf, seq_);
-		b_.end_seq = seq_;
-		b_.bytes.resize(off_ + NLMSG_ALIGN(nlh->nlmsg_len));
-		seq_++;
-	}
-
-private:
-	Batch &b_;
-	uint32_t seq_;
-	size_t off_ = 0;
-};
+// A set-element message of `set`, `room` reserved for its element list.
+nlmsghdr *start_elements(BatchWriter &w, uint16_t type, uint16_t flags, const std::string &table,
+			 const std::string &set)
+{
+	nlmsghdr *nlh = w.start(type, flags, room);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table.c_str());
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set.c_str());
+	return nlh;
+}
 
 // NEWSETELEM (add) or DELSETELEM (remove) messages for `pieces`, split
 // where the element list would outgrow its 16-bit length.
-void element_messages(Writer &w, Batch &b, const std::string &table, const std::string &set,
+void element_messages(BatchWriter &w, Batch &b, const std::string &table, const std::string &set,
 	std::vector<Piece> &pieces, bool add)
 {
 	size_t next = 0;
 	while (next < pieces.size()) {
-		nlmsghdr *nlh = w.start(add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
+		nlmsghdr *nlh = start_elements(w, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
 			add ? NLM_F_CREATE : 0, table, set);
 		nlattr *list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
 		const size_t list_start = reinterpret_cast<char *>(list) - reinterpret_cast<char *>(nlh);
@@ -155,7 +117,7 @@ Result<std::vector<Target>> targets_of(const SetChange &c, const std::vector<Ele
 
 // NEWSET without NLM_F_EXCL: creates the set, or does nothing to an
 // identical one.
-void ensure_set(Writer &w, const std::string &table, const Set &s)
+void ensure_set(BatchWriter &w, const std::string &table, const Set &s)
 {
 	nlmsghdr *nlh = w.start(NFT_MSG_NEWSET, NLM_F_CREATE);
 	put_set(nlh, table, s, 0);
@@ -164,7 +126,7 @@ void ensure_set(Writer &w, const std::string &table, const Set &s)
 
 // Every set of a group goes: the set of each prefix length is created if
 // absent, then deleted.
-void drop_group(Writer &w, const std::string &table, const SetChange &c)
+void drop_group(BatchWriter &w, const std::string &table, const SetChange &c)
 {
 	const int max = c.key.back() == KeyType::ipv4_addr ? 32 : 128;
 	for (int len = 0; len <= max; len++) {
@@ -193,15 +155,15 @@ Result<Batch> build_set_update(const std::string &table, const std::vector<SetCh
 {
 	Batch b;
 	b.table = "inet " + table;
-	Writer w(b, first_seq);
-	w.frame(true);
+	BatchWriter w(b, first_seq);
+	w.begin();
 	// Removals before additions: an element that moves (remove + add of
 	// the same key in one update) ends up present.
 	for (const auto &c : changes) {
 		if (c.flush && is_prefix_group(c.set)) {
 			drop_group(w, table, c);
 		} else if (c.flush) {
-			nlmsghdr *nlh = w.start(NFT_MSG_DELSETELEM, 0, table, c.set);
+			nlmsghdr *nlh = start_elements(w, NFT_MSG_DELSETELEM, 0, table, c.set);
 			w.finish(nlh, "flush set " + c.set);   // no element list: every element
 		}
 		auto del = targets_of(c, c.remove);
@@ -220,7 +182,7 @@ Result<Batch> build_set_update(const std::string &table, const std::vector<SetCh
 			element_messages(w, b, table, t.set.name, t.pieces, true);
 		}
 	}
-	w.frame(false);
+	w.end();
 	return b;
 }
 
