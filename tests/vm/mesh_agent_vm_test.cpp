@@ -38,10 +38,8 @@
 // move; cleartext VXLAN injected on the underlay is dropped and counted;
 // a pod-subnet ping crosses the subnet conn; lease 3 deleted -> on h1 and
 // h2 its conns, files, SAs and set elements go, after one watch event.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -51,17 +49,15 @@
 #include <map>
 #include <memory>
 #include <regex>
-#include <set>
 #include <sstream>
 #include <thread>
 
-#include "fd.hpp"
 #include "harness.hpp"
 #include "ike_lab.hpp"
 #include "lab.hpp"
 #include "lan_traffic.hpp"
-#include "link_capture.hpp"
 #include "netns.hpp"
+#include "vxlan_checks.hpp"
 
 namespace steer::test {
 namespace {
@@ -108,54 +104,6 @@ bool eventually(Pred pred, std::chrono::milliseconds limit, std::chrono::millise
 		std::this_thread::sleep_for(every);
 	}
 	return pred();
-}
-
-// The packets counter of the first rule of `chain` whose text starts with
-// `rule` in an `nft list` output; -1 when there is none.
-long long rule_packets(const std::string &listing, const std::string &chain, const std::string &rule)
-{
-	size_t at = listing.find("chain " + chain + " {");
-	if (at == std::string::npos)
-		return -1;
-	size_t end = listing.find('}', at);
-	std::string body = listing.substr(at, end - at);
-	std::smatch m;
-	std::regex re(std::regex_replace(rule, std::regex(R"([.*+?^${}()|\[\]\\])"), R"(\$&)") +
-		      R"( counter packets (\d+) )");
-	return std::regex_search(body, m, re) ? std::stoll(m[1]) : -1;
-}
-
-// Sends `count` copies of `payload` over UDP from namespace `netns`.
-Status send_udp(const std::string &netns, const std::string &dst, uint16_t port,
-		const std::vector<uint8_t> &payload, int count)
-{
-	return ns::run_in_netns(netns, [&]() -> Status {
-		Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-		if (!fd.valid())
-			return sys_error(errno, "socket", netns);
-		sockaddr_in to{};
-		to.sin_family = AF_INET;
-		to.sin_port = htons(port);
-		inet_pton(AF_INET, dst.c_str(), &to.sin_addr);
-		for (int i = 0; i < count; i++)
-			if (::sendto(fd.get(), payload.data(), payload.size(), 0, reinterpret_cast<sockaddr *>(&to),
-				     sizeof(to)) < 0)
-				return sys_error(errno, "sendto", dst);
-		return {};
-	});
-}
-
-// A VXLAN datagram (VNI 42) carrying a broadcast ARP request for host 2's
-// overlay address, as an attacker on the underlay would send it.
-std::vector<uint8_t> vxlan_arp_request()
-{
-	std::vector<uint8_t> d = {0x08, 0, 0, 0, 0, 0, 42, 0};
-	std::vector<uint8_t> eth = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 0x66, 0x08, 0x06};
-	std::vector<uint8_t> arp = {0, 1, 8, 0, 6, 4, 0, 1, 0x02, 0, 0, 0, 0, 0x66, 10, 99, 0, 66,
-				    0, 0, 0, 0, 0, 0, 10, 99, 0, 2};
-	d.insert(d.end(), eth.begin(), eth.end());
-	d.insert(d.end(), arp.begin(), arp.end());
-	return d;
 }
 
 class MeshAgentVm : public ::testing::Test {
@@ -245,6 +193,11 @@ protected:
 		auto r = ike::capture(in_host(h, "nft list table inet ipsec_steer"));
 		return r ? *r : r.error().message();
 	}
+	vxlan::Mesh mesh() const
+	{
+		return {hosts, ns.name("ul"), [this](int h) { return ns.name(role(h)); }, underlay, overlay,
+			[this](int h) { return table(h); }};
+	}
 	std::string peers_set(int h) const
 	{
 		auto r = ike::capture(in_host(h, "nft list set inet ipsec_steer peers_v4"));
@@ -287,7 +240,6 @@ protected:
 	void conns_and_sets();
 	void sas_between_every_pair();
 	void vxlan_only_inside_esp();
-	void cleartext_vxlan_is_dropped();
 	void lease_leaves();
 
 	lab::Namespaces ns{"ma"};
@@ -495,55 +447,9 @@ void MeshAgentVm::sas_between_every_pair()
 
 void MeshAgentVm::vxlan_only_inside_esp()
 {
-	ike::LinkCapture underlay_capture;
-	// Host 2's port of the underlay bridge: all it sends and receives.
-	Status st = underlay_capture.start(ns.name("ul"), "h2", dir + "/underlay.pcap");
-	ASSERT_TRUE(st.ok()) << st.error().message();
-	for (int h = 1; h <= hosts; h++)
-		for (int o = 1; o <= hosts; o++) {
-			if (o == h)
-				continue;
-			auto replies = ike::ping(ns.name(role(h)), overlay(o), 2, 3000ms);
-			ASSERT_TRUE(replies) << replies.error().message();
-			EXPECT_EQ(*replies, 2) << "VXLAN ping host " << h << " -> " << overlay(o);
-		}
-	auto frames = underlay_capture.stop();
-	ASSERT_TRUE(frames) << frames.error().message();
-	auto kinds = ike::count_kinds(*frames, {underlay(1), underlay(2), underlay(3)}, underlay(2));
-	std::string summary;
-	for (const auto &[kind, n] : kinds) {
-		summary += " " + kind + "=" + std::to_string(n);
-		if (kind.find(' ') == std::string::npos) {
-			const std::set<std::string> allowed = {"arp", "nd", "mld", "esp", "ike", "natt_ike"};
-			EXPECT_TRUE(allowed.count(kind)) << n << " x " << kind;
-		}
-	}
-	std::printf("underlay during VXLAN pings:%s\n", summary.c_str());
-	// Host 2's four directions of ping, 2 echoes and 2 replies each.
-	EXPECT_GE(kinds["esp in"], 8) << "VXLAN pings inside ESP";
-	EXPECT_GE(kinds["esp out"], 8) << "VXLAN pings inside ESP";
-	for (int h = 1; h <= hosts; h++) {
-		std::string t = table(h);
-		EXPECT_GT(rule_packets(t, "input", "udp dport 8472 meta ipsec exists"), 0) << t;
-		EXPECT_GT(rule_packets(t, "output", "udp dport 8472 rt ipsec exists"), 0) << t;
-	}
+	ASSERT_NO_FATAL_FAILURE(vxlan::expect_vxlan_only_inside_esp(mesh(), dir + "/underlay.pcap", 2));
 	// The subnet conn: lease address to lease address.
 	shell(in_host(1, "ping -q -c 1 -W 3 -I 10.5.1.1 10.5.2.1 >/dev/null"));
-}
-
-// Cleartext VXLAN from the underlay: dropped and counted by host 2's
-// table, never decapsulated by its vx0.
-void MeshAgentVm::cleartext_vxlan_is_dropped()
-{
-	long long before = rule_packets(table(2), "input", "udp dport 8472");
-	Status st = send_udp(ns.name("ul"), underlay(2), 8472, vxlan_arp_request(), 10);
-	ASSERT_TRUE(st.ok()) << st.error().message();
-	std::this_thread::sleep_for(500ms);
-	std::string t = table(2);
-	EXPECT_EQ(rule_packets(t, "input", "udp dport 8472") - before, 10) << t;
-	auto neigh = ike::capture("ip -n " + ns.name("h2") + " neigh show 10.99.0.66");
-	ASSERT_TRUE(neigh) << neigh.error().message();
-	EXPECT_EQ(*neigh, "") << "cleartext VXLAN decapsulated by host 2";
 }
 
 // h3's lease goes: on h1 and h2 its conns, files, SAs and set elements go,
@@ -608,7 +514,7 @@ TEST_F(MeshAgentVm, LeasesDriveLibreswanVxlanOnlyInsideEsp)
 	phase("SAs");
 	ASSERT_FALSE(HasFailure());
 	ASSERT_NO_FATAL_FAILURE(vxlan_only_inside_esp());
-	ASSERT_NO_FATAL_FAILURE(cleartext_vxlan_is_dropped());
+	ASSERT_NO_FATAL_FAILURE(vxlan::expect_cleartext_vxlan_dropped(mesh(), ns.name("ul")));
 	phase("pings");
 	ASSERT_NO_FATAL_FAILURE(lease_leaves());
 	phase("lease left");

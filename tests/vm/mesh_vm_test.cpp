@@ -23,24 +23,19 @@
 // crosses ESP with the pod's own source address (the MASQUERADE exempts
 // IPsec) while pod-to-internet traffic is masqueraded; the `meta ipsec` and
 // `rt ipsec` counters of the tables move; `down` removes each table.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <sys/socket.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <regex>
-#include <thread>
 
-#include "fd.hpp"
 #include "harness.hpp"
 #include "ike_lab.hpp"
 #include "lab.hpp"
 #include "lan_traffic.hpp"
-#include "link_capture.hpp"
 #include "netns.hpp"
+#include "vxlan_checks.hpp"
 
 namespace steer::test {
 namespace {
@@ -57,21 +52,6 @@ std::string pod(int h) { return "172.16." + std::to_string(h) + ".2"; }
 std::string host_role(int h) { return "h" + std::to_string(h); }
 std::string conn(int from, int to) { return "h" + std::to_string(from) + "-h" + std::to_string(to); }
 const std::string internet = "192.0.2.100";
-
-// The packets counter of the first rule of `chain` whose text starts with
-// `rule` in an `nft list` output; -1 when there is none.
-long long rule_packets(const std::string &listing, const std::string &chain, const std::string &rule)
-{
-	size_t at = listing.find("chain " + chain + " {");
-	if (at == std::string::npos)
-		return -1;
-	size_t end = listing.find('}', at);
-	std::string body = listing.substr(at, end - at);
-	std::smatch m;
-	std::regex re(std::regex_replace(rule, std::regex(R"([.*+?^${}()|\[\]\\])"), R"(\$&)") +
-		      R"( counter packets (\d+) )");
-	return std::regex_search(body, m, re) ? std::stoll(m[1]) : -1;
-}
 
 class MeshVm : public ::testing::Test {
 protected:
@@ -136,9 +116,13 @@ protected:
 	void build_host(int h);
 	void write_steer_config(int h);
 	void start_ipsec();
-	void cleartext_vxlan_is_dropped();
 	void pods_masqueraded_only_outside_ipsec();
-	std::string table(int h) { return ike::capture(in_host(h, "nft list table inet ipsec_steer")).value(); }
+	std::string table(int h) const { return ike::capture(in_host(h, "nft list table inet ipsec_steer")).value(); }
+	vxlan::Mesh mesh() const
+	{
+		return {hosts, ns.name("ul"), [this](int h) { return ns.name(host_role(h)); }, underlay, overlay,
+			[this](int h) { return table(h); }};
+	}
 
 	lab::Namespaces ns{"vm"};
 	std::string dir;
@@ -228,56 +212,6 @@ void MeshVm::start_ipsec()
 				      " --initiate >/dev/null");
 }
 
-// Sends `count` copies of `payload` over UDP from namespace `netns`.
-Status send_udp(const std::string &netns, const std::string &dst, uint16_t port,
-		const std::vector<uint8_t> &payload, int count)
-{
-	return ns::run_in_netns(netns, [&]() -> Status {
-		Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-		if (!fd.valid())
-			return sys_error(errno, "socket", netns);
-		sockaddr_in to{};
-		to.sin_family = AF_INET;
-		to.sin_port = htons(port);
-		inet_pton(AF_INET, dst.c_str(), &to.sin_addr);
-		for (int i = 0; i < count; i++)
-			if (::sendto(fd.get(), payload.data(), payload.size(), 0, reinterpret_cast<sockaddr *>(&to),
-				     sizeof(to)) < 0)
-				return sys_error(errno, "sendto", dst);
-		return {};
-	});
-}
-
-// A VXLAN datagram (VNI 42) carrying a broadcast ARP request for host 2's
-// overlay address: what an attacker on the underlay would inject.
-std::vector<uint8_t> vxlan_arp_request()
-{
-	std::vector<uint8_t> d = {0x08, 0, 0, 0, 0, 0, 42, 0};           // VXLAN: I flag, VNI 42
-	std::vector<uint8_t> eth = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // broadcast
-				    0x02, 0, 0, 0, 0, 0x66, 0x08, 0x06};
-	std::vector<uint8_t> arp = {0, 1, 8, 0, 6, 4, 0, 1, 0x02, 0, 0, 0, 0, 0x66, 10, 99, 0, 66,
-				    0, 0, 0, 0, 0, 0, 10, 99, 0, 2};
-	d.insert(d.end(), eth.begin(), eth.end());
-	d.insert(d.end(), arp.begin(), arp.end());
-	return d;
-}
-
-// Cleartext VXLAN from the underlay: dropped and counted by host 2's
-// table, never decapsulated by its vx0.
-void MeshVm::cleartext_vxlan_is_dropped()
-{
-	long long drops_before = rule_packets(table(2), "input", "udp dport 8472");
-	Status st = send_udp(ns.name("inet"), underlay(2), 8472, vxlan_arp_request(), 10);
-	ASSERT_TRUE(st.ok()) << st.error().message();
-	std::this_thread::sleep_for(500ms);
-	std::string t = table(2);
-	EXPECT_EQ(rule_packets(t, "input", "udp dport 8472") - drops_before, 10) << t;
-	// Had vx0 seen the ARP request, host 2 would know its sender now.
-	auto neigh = ike::capture("ip -n " + ns.name("h2") + " neigh show 10.99.0.66");
-	ASSERT_TRUE(neigh) << neigh.error().message();
-	EXPECT_EQ(*neigh, "") << "cleartext VXLAN decapsulated by host 2";
-}
-
 // The seed's docker MASQUERADE as our rule with the IPsec exemption: a
 // pod's traffic to the internet leaves with its host's address, to another
 // host's pod (through the subnet conn's ESP) with its own.
@@ -312,42 +246,8 @@ TEST_F(MeshVm, VxlanOnlyInsideEspPodsUnNatedAcrossTheMeshMasqueradedOutside)
 		EXPECT_EQ(std::stoi(*states), 8) << "SAs of host " << h;
 	}
 
-	ike::LinkCapture underlay_capture;
-	// Host 2's port of the underlay bridge: all it sends and receives.
-	Status st = underlay_capture.start(ns.name("ul"), "h2", dir + "/underlay.pcap");
-	ASSERT_TRUE(st.ok()) << st.error().message();
-	for (int h = 1; h <= hosts; h++)
-		for (int o = 1; o <= hosts; o++) {
-			if (o == h)
-				continue;
-			auto replies = ike::ping(ns.name(host_role(h)), overlay(o), 3, 3000ms);
-			ASSERT_TRUE(replies) << replies.error().message();
-			EXPECT_EQ(*replies, 3) << "VXLAN ping host " << h << " -> " << overlay(o);
-		}
-	auto frames = underlay_capture.stop();
-	ASSERT_TRUE(frames) << frames.error().message();
-	auto kinds = ike::count_kinds(*frames, {underlay(1), underlay(2), underlay(3)}, underlay(2));
-	std::string summary;
-	for (const auto &[kind, n] : kinds) {
-		summary += " " + kind + "=" + std::to_string(n);
-		if (kind.find(' ') == std::string::npos) {
-			const std::set<std::string> allowed = {"arp", "nd", "mld", "esp", "ike", "natt_ike"};
-			EXPECT_TRUE(allowed.count(kind)) << n << " x " << kind;
-		}
-	}
-	std::printf("underlay during VXLAN pings:%s\n", summary.c_str());
-	// Host 2's four directions of ping (to and from 1 and 3), 3 echoes
-	// and 3 replies each, every one an ESP frame.
-	EXPECT_GE(kinds["esp in"], 12) << "VXLAN pings inside ESP";
-	EXPECT_GE(kinds["esp out"], 12) << "VXLAN pings inside ESP";
-
-	// meta ipsec on the way in, rt ipsec on the way out, on every host.
-	for (int h = 1; h <= hosts; h++) {
-		std::string t = table(h);
-		EXPECT_GT(rule_packets(t, "input", "udp dport 8472 meta ipsec exists"), 0) << t;
-		EXPECT_GT(rule_packets(t, "output", "udp dport 8472 rt ipsec exists"), 0) << t;
-	}
-	ASSERT_NO_FATAL_FAILURE(cleartext_vxlan_is_dropped());
+	ASSERT_NO_FATAL_FAILURE(vxlan::expect_vxlan_only_inside_esp(mesh(), dir + "/underlay.pcap", 3));
+	ASSERT_NO_FATAL_FAILURE(vxlan::expect_cleartext_vxlan_dropped(mesh(), ns.name("inet")));
 	ASSERT_NO_FATAL_FAILURE(pods_masqueraded_only_outside_ipsec());
 }
 
