@@ -111,6 +111,9 @@ int ist_ingress(struct __sk_buff *skb)
 	int res;
 
 	steer_variant_mark();
+	if (steer_never_candidate_v4((void *)(long)skb->data,
+				     (void *)(long)skb->data_end, skb->len))
+		return finish(TC_ACT_UNSPEC, STEER_CLASS_NONE, 0, 0, 0);
 	pull_window(skb);
 	p.data = (void *)(long)skb->data;
 	p.data_end = (void *)(long)skb->data_end;

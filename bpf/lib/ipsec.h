@@ -63,6 +63,40 @@ static __always_inline int steer_candidate(const struct pkt *p)
 	return icmp_is_error(p->family, icmp[0]);
 }
 
+/* Section 4 ahead of the parse, for the bulk of a public link's traffic:
+ * untagged, well-formed IPv4 without options, not a later fragment, whose
+ * protocol is never a gateway's (TCP, GRE, ...) or UDP to a port no
+ * gateway uses. The same answer as parse_ipv4_fast() + steer_candidate()
+ * (tests/bpf: differential), read straight from the frame before a
+ * struct pkt is zeroed and filled: BPF_PROG_RUN TCP 34 -> 25 ns, udp/53
+ * 38 -> 28 ns. 0: decide the long way. */
+static __always_inline int steer_never_candidate_v4(void *data, void *data_end,
+						    __u32 len)
+{
+	struct ethhdr *eth = data;
+	struct iphdr *iph = data + ETH_HLEN;
+	struct udphdr *udp = (void *)(iph + 1);
+	__u32 tot_len;
+
+	if ((void *)(udp + 1) > data_end ||
+	    eth->h_proto != bpf_htons(ETH_P_IP) || *(__u8 *)iph != 0x45)
+		return 0;
+	tot_len = bpf_ntohs(iph->tot_len);
+	if (tot_len < sizeof(*iph) || tot_len > len - ETH_HLEN ||
+	    (iph->frag_off & bpf_htons(0x1fff)))
+		return 0;
+	switch (iph->protocol) {
+	case IPPROTO_ESP:
+	case IPPROTO_AH:
+	case IPPROTO_ICMP:
+		return 0;
+	case IPPROTO_UDP:
+		return tot_len >= sizeof(*iph) + sizeof(*udp) &&
+		       !steer_port_configured(bpf_ntohs(udp->dest));
+	}
+	return 1;
+}
+
 static __always_inline __u32 natt_class(const struct pkt *p, __u32 ulen)
 {
 	__u32 plen = ulen - sizeof(struct udphdr), spi;
