@@ -68,8 +68,9 @@ static __always_inline int steer_candidate(const struct pkt *p)
  * protocol is never a gateway's (TCP, GRE, ...) or UDP to a port no
  * gateway uses. The same answer as parse_ipv4_fast() + steer_candidate()
  * (tests/bpf: differential), read straight from the frame before a
- * struct pkt is zeroed and filled: BPF_PROG_RUN TCP 34 -> 25 ns, udp/53
- * 38 -> 28 ns. 0: decide the long way. */
+ * struct pkt is zeroed and filled (BPF_PROG_RUN, ratio to an empty
+ * program: TCP 1.48x -> 1.21x, udp/53 1.52x -> 1.25x). 0: decide the long
+ * way. */
 static __always_inline int steer_never_candidate_v4(void *data, void *data_end,
 						    __u32 len)
 {
@@ -81,15 +82,16 @@ static __always_inline int steer_never_candidate_v4(void *data, void *data_end,
 	if ((void *)(udp + 1) > data_end ||
 	    eth->h_proto != bpf_htons(ETH_P_IP) || *(__u8 *)iph != 0x45)
 		return 0;
+	/* ESP, AH and ICMP first: the steered path leaves after one more
+	 * load, before the length checks parse_ipv4_fast() makes anyway. */
+	if (iph->protocol == IPPROTO_ESP || iph->protocol == IPPROTO_AH ||
+	    iph->protocol == IPPROTO_ICMP)
+		return 0;
 	tot_len = bpf_ntohs(iph->tot_len);
 	if (tot_len < sizeof(*iph) || tot_len > len - ETH_HLEN ||
 	    (iph->frag_off & bpf_htons(0x1fff)))
 		return 0;
 	switch (iph->protocol) {
-	case IPPROTO_ESP:
-	case IPPROTO_AH:
-	case IPPROTO_ICMP:
-		return 0;
 	case IPPROTO_UDP:
 		return tot_len >= sizeof(*iph) + sizeof(*udp) &&
 		       !steer_port_configured(bpf_ntohs(udp->dest));
