@@ -97,6 +97,7 @@ std::vector<std::pair<Variant, Traffic>> plan()
 			  Variant::nft_fwd, Variant::routing})
 		for (Traffic t : {Traffic::esp4, Traffic::udp500, Traffic::udp4500, Traffic::esp6})
 			cells.push_back({v, t});
+	cells.push_back({Variant::steer_nocache, Traffic::esp4});
 	cells.push_back({Variant::steer_1k, Traffic::esp4});
 	cells.push_back({Variant::steer_64k, Traffic::esp4});
 	for (Variant v : {Variant::none, Variant::empty, Variant::steer_peer})

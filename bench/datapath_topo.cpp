@@ -65,6 +65,7 @@ const char *variant_name(Variant v)
 	case Variant::u32_mirred: return "u32_mirred";
 	case Variant::nft_fwd: return "nft_fwd";
 	case Variant::routing: return "routing";
+	case Variant::steer_nocache: return "steer_nocache";
 	case Variant::steer_1k: return "steer_1k";
 	case Variant::steer_64k: return "steer_64k";
 	case Variant::none: return "none";
@@ -202,9 +203,11 @@ Status Topology::build_routing()
 	return {};
 }
 
-Status Topology::attach_steer(uint32_t flags, uint32_t fillers)
+Status Topology::attach_steer(uint32_t flags, uint32_t fillers, bool gateway_cache)
 {
-	auto obj = SteerObject::load({});
+	LoadOptions opts;
+	opts.gateway_cache = gateway_cache;
+	auto obj = SteerObject::load(opts);
 	if (!obj)
 		return obj.error();
 	steer_ = std::move(*obj);
@@ -338,13 +341,17 @@ Status Topology::attach_variant()
 		return tc_ingress(router, "pub", 1, floor_->floor_fd());
 	}
 	case Variant::steer_peer:
-		return attach_steer(base, 0);
+		return attach_steer(base, 0, true);
 	case Variant::steer_plain:
-		return attach_steer(base | STEER_F_REDIRECT_PLAIN, 0);
+		return attach_steer(base | STEER_F_REDIRECT_PLAIN, 0, true);
+	// Scale without the cache: traffic to one gateway would hit it
+	// whatever the map holds, and the hash's cost would not show.
+	case Variant::steer_nocache:
+		return attach_steer(base, 0, false);
 	case Variant::steer_1k:
-		return attach_steer(base, 1000 - 2);
+		return attach_steer(base, 1000 - 2, false);
 	case Variant::steer_64k:
-		return attach_steer(base, STEER_MAX_GATEWAYS - 2);
+		return attach_steer(base, STEER_MAX_GATEWAYS - 2, false);
 	case Variant::u32_mirred:
 		if (Status st = lab::sh("tc -n " + router + " qdisc add dev pub clsact"); !st)
 			return st;

@@ -38,8 +38,10 @@ enum class Variant {
 	u32_mirred,  // tc u32 matches + mirred egress redirect
 	nft_fwd,     // nft netdev ingress chain, fwd to
 	routing,     // no TC: the router forwards to P through the gateway veth
-	steer_1k,    // steer_peer with 1,000 entries in the gateways map
-	steer_64k,   // steer_peer with 65,536 entries (the map's maximum)
+	steer_nocache, // steer_peer loaded with its gateway cache off: every
+	               // frame reads the gateways hash (a cache miss's cost)
+	steer_1k,    // steer_nocache with 1,000 entries in the gateways map
+	steer_64k,   // steer_nocache with 65,536 entries (the map's maximum)
 	none,        // non-IPsec: no program before the sink
 	empty,       // non-IPsec: an empty TC program before the sink
 	ret_bpf,     // return path: steer_return, bpf_redirect_neigh
@@ -90,7 +92,7 @@ private:
 	Status build_links();
 	Status build_routing();
 	Status attach_variant();
-	Status attach_steer(uint32_t flags, uint32_t fillers);
+	Status attach_steer(uint32_t flags, uint32_t fillers, bool gateway_cache);
 	Status attach_return();
 	Status attach_sink(std::unique_ptr<BenchProgs> &sink, const std::string &role,
 			   const std::string &ifname, uint32_t prio);

@@ -1,7 +1,9 @@
 // BPF_PROG_RUN cost per frame (the kernel's own timing over many repeats)
 // of steer_ingress against an empty TC program, in the same run, for each
 // class of frame: non-IPsec (the common case on a public interface), frames
-// to a gateway address that are passed, and each steered class. Every
+// to a gateway address that are passed, and each steered class. A second
+// steer_ingress, loaded with its gateway cache off, shows what a frame
+// costs when the cache misses (bpf/lib/gateway_cache.h). Every
 // (frame, program) pair runs once per round, rounds in shuffled order;
 // medians are reported. Root needed (loads BPF, private netns).
 // Usage: prog_run_bench [--json FILE] [--rounds R] [--seed S]
@@ -34,8 +36,11 @@ constexpr uint32_t kRepeat = 1000000;
 struct Row {
 	const char *what;
 	Bytes frame;
-	std::vector<double> empty_ns, steer_ns;
+	std::vector<double> ns[3]; // per Prog
 };
+
+// The programs compared, in column order.
+enum Prog { kEmpty, kSteer, kUncached };
 
 // ns per run of one program on one frame, the kernel's average over kRepeat.
 double ns_per_frame(int prog_fd, const Bytes &frame)
@@ -63,16 +68,16 @@ std::vector<Row> rows()
 	PacketBuilder quoted;
 	quoted.ipv4(gw, peer).udp(4500, 4500).esp(0x1234, 1, 16);
 	std::vector<Row> r = {
-		{"tcp to another address", PacketBuilder().eth().ipv4(peer, "203.0.113.5").tcp({1000, 443}).pad_to(60).build(), {}, {}},
-		{"udp/53 to another address", PacketBuilder().eth().ipv4(peer, "203.0.113.5").udp(53, 53).raw(Bytes(40)).build(), {}, {}},
-		{"udp/53 to the gateway (passed)", PacketBuilder().eth().ipv4(peer, gw).udp(53, 53).raw(Bytes(40)).build(), {}, {}},
-		{"esp", PacketBuilder().eth().ipv4(peer, gw).esp(0x1234, 1, 100).build(), {}, {}},
-		{"ike udp/500", PacketBuilder().eth().ipv4(peer, gw).udp(500, 500).ike().build(), {}, {}},
-		{"nat-t esp udp/4500", PacketBuilder().eth().ipv4(peer, gw).udp(4500, 4500).esp(0x1234, 1, 100).build(), {}, {}},
-		{"nat-t ike udp/4500", PacketBuilder().eth().ipv4(peer, gw).udp(4500, 4500).natt_ike().build(), {}, {}},
-		{"nat-t keepalive", PacketBuilder().eth().ipv4(peer, gw).udp(4500, 4500).natt_keepalive().pad_to(60).build(), {}, {}},
-		{"icmp error quoting nat-t", PacketBuilder().eth().ipv4(peer, gw).icmp_error(IcmpOptions{}, quoted).build(), {}, {}},
-		{"ipv6 esp", PacketBuilder().eth().ipv6("2001:db8:1::9", "2001:db8:100::1").esp(0x1234, 1, 100).build(), {}, {}},
+		{"tcp to another address", PacketBuilder().eth().ipv4(peer, "203.0.113.5").tcp({1000, 443}).pad_to(60).build(), {}},
+		{"udp/53 to another address", PacketBuilder().eth().ipv4(peer, "203.0.113.5").udp(53, 53).raw(Bytes(40)).build(), {}},
+		{"udp/53 to the gateway (passed)", PacketBuilder().eth().ipv4(peer, gw).udp(53, 53).raw(Bytes(40)).build(), {}},
+		{"esp", PacketBuilder().eth().ipv4(peer, gw).esp(0x1234, 1, 100).build(), {}},
+		{"ike udp/500", PacketBuilder().eth().ipv4(peer, gw).udp(500, 500).ike().build(), {}},
+		{"nat-t esp udp/4500", PacketBuilder().eth().ipv4(peer, gw).udp(4500, 4500).esp(0x1234, 1, 100).build(), {}},
+		{"nat-t ike udp/4500", PacketBuilder().eth().ipv4(peer, gw).udp(4500, 4500).natt_ike().build(), {}},
+		{"nat-t keepalive", PacketBuilder().eth().ipv4(peer, gw).udp(4500, 4500).natt_keepalive().pad_to(60).build(), {}},
+		{"icmp error quoting nat-t", PacketBuilder().eth().ipv4(peer, gw).icmp_error(IcmpOptions{}, quoted).build(), {}},
+		{"ipv6 esp", PacketBuilder().eth().ipv6("2001:db8:1::9", "2001:db8:100::1").esp(0x1234, 1, 100).build(), {}},
 	};
 	return r;
 }
@@ -109,35 +114,39 @@ int main(int argc, char **argv)
 		std::fprintf(stderr, "prog_run_bench: needs root (loads BPF, private netns)\n");
 		return 1;
 	}
+	steer::LoadOptions uncached_opts;
+	uncached_opts.gateway_cache = false;
 	auto obj = steer::SteerObject::load({});
+	auto uncached = steer::SteerObject::load(uncached_opts);
 	empty_bpf *empty = empty_bpf__open_and_load();
-	if (!obj || !empty || !add_gateways(**obj)) {
+	if (!obj || !uncached || !empty || !add_gateways(**obj) || !add_gateways(**uncached)) {
 		std::fprintf(stderr, "prog_run_bench: cannot load programs\n");
 		return 1;
 	}
-	int empty_fd = bpf_program__fd(empty->progs.ist_empty);
+	const int fds[3] = {bpf_program__fd(empty->progs.ist_empty), (*obj)->ingress_fd(),
+			    (*uncached)->ingress_fd()};
 	std::vector<Row> table = rows();
 	// One job = one (row, program) pair; all of them each round, shuffled.
-	std::vector<std::pair<size_t, bool>> jobs;
+	std::vector<std::pair<size_t, Prog>> jobs;
 	for (size_t i = 0; i < table.size(); i++)
-		jobs.push_back({i, false}), jobs.push_back({i, true});
+		for (Prog p : {kEmpty, kSteer, kUncached})
+			jobs.push_back({i, p});
 	std::mt19937_64 rng(seed);
 	for (int r = 0; r < rounds; r++) {
 		std::shuffle(jobs.begin(), jobs.end(), rng);
-		for (auto [i, steer] : jobs) {
-			Row &row = table[i];
-			double ns = ns_per_frame(steer ? (*obj)->ingress_fd() : empty_fd, row.frame);
-			(steer ? row.steer_ns : row.empty_ns).push_back(ns);
-		}
+		for (auto [i, prog] : jobs)
+			table[i].ns[prog].push_back(ns_per_frame(fds[prog], table[i].frame));
 	}
 	nlohmann::json j{{"tool", "prog_run_bench"}, {"repeat", kRepeat}, {"rounds", rounds}, {"seed", seed}};
 	j["rows"] = nlohmann::json::array();
-	std::printf("%-32s %10s %14s %8s\n", "frame", "empty ns", "steer_ingress", "ratio");
+	std::printf("%-32s %10s %14s %8s %10s %8s\n", "frame", "empty ns", "steer_ingress", "ratio",
+		    "no cache", "ratio");
 	for (const Row &r : table) {
-		double e = median(r.empty_ns), s = median(r.steer_ns);
-		std::printf("%-32s %10.1f %14.1f %7.2fx\n", r.what, e, s, s / e);
+		double e = median(r.ns[kEmpty]), s = median(r.ns[kSteer]), u = median(r.ns[kUncached]);
+		std::printf("%-32s %10.1f %14.1f %7.2fx %10.1f %7.2fx\n", r.what, e, s, s / e, u, u / e);
 		j["rows"].push_back({{"frame", r.what}, {"bytes", r.frame.size()}, {"empty_ns", e},
-				     {"steer_ns", s}, {"empty_runs", r.empty_ns}, {"steer_runs", r.steer_ns}});
+				     {"steer_ns", s}, {"uncached_ns", u}, {"empty_runs", r.ns[kEmpty]},
+				     {"steer_runs", r.ns[kSteer]}, {"uncached_runs", r.ns[kUncached]}});
 	}
 	if (!json_out.empty())
 		std::ofstream(json_out) << j.dump(1) << "\n";

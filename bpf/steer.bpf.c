@@ -20,6 +20,7 @@
 #include "lib/parse.h"
 #include "lib/maps.h"
 #include "lib/ipsec.h"
+#include "lib/gateway_cache.h"
 #include "lib/variant.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -85,8 +86,8 @@ static __always_inline int redirect(struct __sk_buff *skb, __u32 class_id,
 static __always_inline int steer_parsed(struct __sk_buff *skb,
 					const struct pkt *p)
 {
-	struct steer_gw_key key = {};
-	struct steer_gw_value *g;
+	struct steer_gw_key key __attribute__((aligned(8))) = {};
+	const struct steer_gw_value *g;
 	__u32 class_id;
 
 	if (!steer_candidate(p))
@@ -94,7 +95,7 @@ static __always_inline int steer_parsed(struct __sk_buff *skb,
 	key.ifindex = skb->ifindex;
 	key.family = p->family;
 	key.address = p->dst;
-	g = bpf_map_lookup_elem(&gateways, &key);
+	g = gateway_lookup(&key);
 	if (!g)
 		return finish(TC_ACT_UNSPEC, STEER_CLASS_NONE, 0, 0, 0);
 	class_id = steer_classify(p, &key, g);

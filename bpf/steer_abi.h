@@ -54,8 +54,14 @@ enum steer_family {
 #define STEER_PARSE_WINDOW 256
 /* Most IPv6 extension headers walked before giving up (malformed). */
 #define STEER_MAX_EXTHDRS 6
-/* The ports map is a bitmap of every gateway's IKE and NAT-T port. */
+/* The ports map is a bitmap of every gateway's IKE and NAT-T port, words
+ * 0..STEER_PORT_WORDS-1, followed by one more word: the generation of the
+ * gateways map, which every writer of it increments after its change (the
+ * per-CPU gateway cache of steer_ingress is valid only at the generation
+ * it was filled at; bpf/lib/gateway_cache.h). */
 #define STEER_PORT_WORDS (65536 / 32)
+#define STEER_PORTS_GENERATION STEER_PORT_WORDS
+#define STEER_PORTS_ENTRIES (STEER_PORT_WORDS + 1)
 
 /* Addresses are stored in network byte order; IPv4 uses addr[0]. */
 struct steer_addr {

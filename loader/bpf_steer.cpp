@@ -19,6 +19,14 @@ namespace steer {
 
 namespace {
 
+// The gateway cache's coherence needs loads kept in program order, which
+// x86 gives and clang 14 cannot ask for in BPF (bpf/lib/gateway_cache.h).
+#if defined(__x86_64__) || defined(__i386__)
+constexpr bool kLoadsInOrder = true;
+#else
+constexpr bool kLoadsInOrder = false;
+#endif
+
 std::string pin_path(const std::string &dir, const char *name)
 {
 	return dir + "/" + name;
@@ -100,6 +108,7 @@ Result<std::unique_ptr<SteerObject>> SteerObject::load(const LoadOptions &opts)
 	// A kernel without the helper would refuse the program: the verifier
 	// drops the call when this is 0 (gateways then carry REDIRECT_PLAIN).
 	skel->rodata->redirect_peer_ok = redirect_peer_available() ? 1 : 0;
+	skel->rodata->gateway_cache_ok = opts.gateway_cache && kLoadsInOrder ? 1 : 0;
 	uint32_t entries = stats_entries(opts);
 	bpf_map__set_max_entries(skel->maps.stats, entries);
 	bpf_map__set_max_entries(skel->maps.stats_out, entries);

@@ -20,6 +20,8 @@ struct LoadOptions {
 	uint32_t stats_gateways = 64; // counters are sized for ids below this;
 	                              // a smaller pinned stats map is replaced
 	bool record_decisions = false; // tests: fill the `decision` map
+	bool gateway_cache = true;     // false: every frame reads the hash
+	                               // (bench, tests of the cache itself)
 };
 
 using ClassCounters = std::array<steer_counter, STEER_CLASS_MAX>;
@@ -59,6 +61,8 @@ Status put_gateway(int gateways_fd, int ports_fd, const steer_gw_key &key,
 		   const steer_gw_value &value);
 Status delete_gateways(int gateways_fd, int ports_fd, const std::vector<steer_gw_key> &keys);
 Status sync_ports(int gateways_fd, int ports_fd);
+// Every other writer of the gateways map calls this after its change.
+Status bump_generation(int ports_fd);
 
 struct GatewayEntry {
 	steer_gw_key key;

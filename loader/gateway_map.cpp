@@ -74,6 +74,20 @@ Status sync_ports(int gateways_fd, int ports_fd)
 	return {};
 }
 
+// After every change of the gateways map: the per-CPU caches of
+// steer_ingress filled before it stop matching (bpf/lib/gateway_cache.h).
+// Read after the change, so a racing writer's lost increment is harmless.
+Status bump_generation(int ports_fd)
+{
+	uint32_t word = STEER_PORTS_GENERATION, gen = 0;
+	if (bpf_map_lookup_elem(ports_fd, &word, &gen) != 0)
+		return sys_error(errno, "read gateways generation in ports map");
+	gen++;
+	if (bpf_map_update_elem(ports_fd, &word, &gen, BPF_ANY) != 0)
+		return sys_error(errno, "update gateways generation in ports map");
+	return {};
+}
+
 // The port bits go in first, so the entry is never invisible to UDP.
 Status put_gateway(int gateways_fd, int ports_fd, const steer_gw_key &key,
 		   const steer_gw_value &value)
@@ -88,7 +102,7 @@ Status put_gateway(int gateways_fd, int ports_fd, const steer_gw_key &key,
 	}
 	if (bpf_map_update_elem(gateways_fd, &key, &value, BPF_ANY) != 0)
 		return sys_error(errno, "update gateways map");
-	return {};
+	return bump_generation(ports_fd);
 }
 
 // Entries go first, then the bits no remaining entry needs.
@@ -97,6 +111,8 @@ Status delete_gateways(int gateways_fd, int ports_fd, const std::vector<steer_gw
 	for (const auto &key : keys)
 		if (bpf_map_delete_elem(gateways_fd, &key) != 0 && errno != ENOENT)
 			return sys_error(errno, "delete from gateways map");
+	if (Status st = bump_generation(ports_fd); !st)
+		return st;
 	return sync_ports(gateways_fd, ports_fd);
 }
 

@@ -47,6 +47,9 @@ Result<int> fence_gateways(const FenceMaps &m, const std::set<int> &deleted)
 			return sys_error(errno, "zero target in gateways map");
 		changed++;
 	}
+	if (changed > 0)
+		if (Status st = bump_generation(m.ports.get()); !st)
+			return st.error();
 	if (keyed_by_gone.empty())
 		return changed;
 	if (Status st = delete_gateways(m.gateways.get(), m.ports.get(), keyed_by_gone); !st)

@@ -13,7 +13,7 @@ build-essential cmake pkg-config clang-14 libclang-rt-14-dev bpftool
 libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
 libnftnl-dev libmnl-dev libnl-3-dev libnl-route-3-dev
 libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libgtest-dev
-iproute2 nftables iptables tcpdump procps graphviz
+iproute2 iputils-ping nftables iptables tcpdump procps graphviz
 gnuplot-nox
 strongswan-charon strongswan-swanctl libcharon-extra-plugins
 etcd-server etcd-client libcurl4-openssl-dev

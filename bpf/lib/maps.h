@@ -17,10 +17,11 @@ struct {
 } gateways SEC(".maps");
 
 /* Bitmap of every configured IKE and NAT-T port: lets UDP to any other
- * port leave without a hash lookup (the common case on a public link). */
+ * port leave without a hash lookup (the common case on a public link).
+ * Its last word is the gateways map's generation (steer_abi.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, STEER_PORT_WORDS);
+	__uint(max_entries, STEER_PORTS_ENTRIES);
 	__type(key, __u32);
 	__type(value, __u32);
 } ports SEC(".maps");

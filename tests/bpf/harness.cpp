@@ -37,11 +37,13 @@ bool enter_private_netns(int veths, std::string &why)
 	return true;
 }
 
-std::unique_ptr<ProgHarness> ProgHarness::create(uint32_t stats_gateways, std::string &why)
+std::unique_ptr<ProgHarness> ProgHarness::create(uint32_t stats_gateways, std::string &why,
+						 bool gateway_cache)
 {
 	LoadOptions opts;
 	opts.stats_gateways = stats_gateways;
 	opts.record_decisions = true;
+	opts.gateway_cache = gateway_cache;
 	auto obj = SteerObject::load(opts);
 	if (!obj) {
 		why = obj.error().message();

@@ -25,7 +25,8 @@ struct ProgDecision {
 class ProgHarness {
 public:
 	// Loads the object; returns nullptr with a reason when it cannot.
-	static std::unique_ptr<ProgHarness> create(uint32_t stats_gateways, std::string &why);
+	static std::unique_ptr<ProgHarness> create(uint32_t stats_gateways, std::string &why,
+						   bool gateway_cache = true);
 
 	ProgDecision run(std::span<const uint8_t> frame, uint32_t ifindex);
 	// nullopt with errno set when BPF_PROG_RUN refuses the frame (it

@@ -235,10 +235,12 @@ std::string pin_listing(const Lab &l, const Symbols &sym)
 		for (const auto &line : lines)
 			s += line + "\n";
 	}
-	// The ports bitmap as its non-zero words: 2048 zeros say nothing.
+	// The ports bitmap as its non-zero words: 2048 zeros say nothing. The
+	// generation word counts the writes of a history, not the state.
 	s += "-- map ports\n";
+	const std::string generation = "{\"key\":" + std::to_string(STEER_PORTS_GENERATION) + ",";
 	for (const auto &e : map_entries(dir + "ports"))
-		if (e.find("\"value\":0}") == std::string::npos)
+		if (e.find("\"value\":0}") == std::string::npos && e.rfind(generation, 0) != 0)
 			s += e + "\n";
 	return s;
 }

@@ -107,7 +107,7 @@ std::string missing_tools()
 	if (geteuid() != 0)
 		m += " root";
 	for (const char *f : {"/usr/bin/etcd", "/usr/bin/etcdctl", "/usr/lib/ipsec/charon", "/usr/sbin/swanctl",
-		     "/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so", "/dev/net/tun", "/usr/sbin/nft",
+		     "/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so", "/dev/net/tun", "/usr/sbin/nft", "/usr/bin/ping",
 		     IPSEC_STEER_BIN})
 		if (access(f, F_OK) != 0)
 			m += std::string(" ") + f;
@@ -354,6 +354,8 @@ void MeshNetns::pings_cross()
 			if (a != b) {
 				EXPECT_TRUE(eventually([&] { return ping(a, b); }, 20s))
 					<< "no ping h" << a << " -> h" << b << "\n" << swanctl(a, "--list-sas").out
+					<< in(a, "sh -c 'ip rule; ip route show table all | grep -v local; ip -s link show ipsec0; "
+						 "nft list ruleset' 2>&1").out
 					<< read_file(lab.hdir(a) + "/charon.log").substr(0, 4000);
 			}
 	EXPECT_NE(swanctl(1, "--list-sas").out.find("ESTABLISHED"), std::string::npos);
