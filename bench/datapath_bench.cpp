@@ -59,6 +59,7 @@ struct Options {
 	uint64_t seed = 0;
 	std::string out;
 	GenKind gen = GenKind::live;
+	std::string gen_note; // why the generator is not the one asked for
 	std::string only; // comma-separated substrings of "variant/traffic" to run
 };
 
@@ -206,6 +207,7 @@ nlohmann::json to_json(const Options &o, const std::vector<Cell> &cells)
 {
 	nlohmann::json j{{"tool", "datapath_bench"}, {"packets_per_run", o.packets},
 			 {"generator", o.gen == GenKind::live ? "bpf_prog_run_live_frames" : "af_packet"},
+			 {"generator_note", o.gen_note},
 			 {"rounds", o.rounds}, {"cpu", o.cpu}, {"seed", o.seed}};
 	j["cells"] = nlohmann::json::array();
 	for (const Cell &c : cells)
@@ -218,6 +220,29 @@ nlohmann::json to_json(const Options &o, const std::vector<Cell> &cells)
 				      {"delivered", c.delivered},
 				      {"delivered_ok", c.sent == c.delivered && c.sent > 0}});
 	return j;
+}
+
+// The topologies and cells of the plan that --only selects; false after
+// saying why when a topology cannot be built.
+bool build_cells(const Options &opts, std::vector<std::unique_ptr<Topology>> &topos, std::vector<Cell> &cells)
+{
+	for (auto [v, t] : plan()) {
+		std::string id = std::string(variant_name(v)) + "/" + traffic_name(t);
+		if (!selected(opts.only, id))
+			continue;
+		auto it = std::find_if(topos.begin(), topos.end(), [v = v](auto &p) { return p->variant() == v; });
+		if (it == topos.end()) {
+			topos.push_back(std::make_unique<Topology>(v, static_cast<int>(topos.size()), opts.gen));
+			if (Status st = topos.back()->build(); !st || g_stop) {
+				std::fprintf(stderr, "datapath_bench: build %s: %s\n", variant_name(v),
+					     st ? "interrupted" : st.error().message().c_str());
+				return false;
+			}
+			it = topos.end() - 1;
+		}
+		cells.push_back({v, t, it->get(), frame_for(t, **it), {}, 0, 0});
+	}
+	return true;
 }
 
 } // namespace
@@ -244,21 +269,18 @@ int main(int argc, char **argv)
 	}
 	std::vector<std::unique_ptr<Topology>> topos;
 	std::vector<Cell> cells;
-	for (auto [v, t] : plan()) {
-		std::string id = std::string(variant_name(v)) + "/" + traffic_name(t);
-		if (!selected(opts.only, id))
-			continue;
-		auto it = std::find_if(topos.begin(), topos.end(), [v = v](auto &p) { return p->variant() == v; });
-		if (it == topos.end()) {
-			topos.push_back(std::make_unique<Topology>(v, static_cast<int>(topos.size()), opts.gen));
-			if (Status st = topos.back()->build(); !st || g_stop) {
-				std::fprintf(stderr, "datapath_bench: build %s: %s\n", variant_name(v),
-					     st ? "interrupted" : st.error().message().c_str());
-				return 1;
-			}
-			it = topos.end() - 1;
-		}
-		cells.push_back({v, t, it->get(), frame_for(t, **it), {}, 0, 0});
+	if (!build_cells(opts, topos, cells))
+		return 1;
+	// Some kernels refuse live frames (EPERM seen on a sandboxed 6.18):
+	// then every cell would measure nothing. Fall back to AF_PACKET.
+	if (opts.gen == GenKind::live && !cells.empty() && cells[0].topo->generator().send(cells[0].frame, 1) == 0) {
+		std::fprintf(stderr, "datapath_bench: live frames refused; using the AF_PACKET generator\n");
+		cells.clear();
+		topos.clear();
+		opts.gen = GenKind::afpacket;
+		opts.gen_note = "BPF_PROG_RUN live frames refused by this kernel: AF_PACKET generator used";
+		if (!build_cells(opts, topos, cells))
+			return 1;
 	}
 	std::mt19937_64 rng(opts.seed);
 	// Warm-up (caches, JIT images, neighbour entries), not recorded.
@@ -275,6 +297,7 @@ int main(int argc, char **argv)
 		std::cout << j.dump(1) << "\n";
 	else
 		std::ofstream(opts.out) << j.dump(1) << "\n";
-	bool all_ok = std::all_of(cells.begin(), cells.end(), [](const Cell &c) { return c.sent == c.delivered; });
+	bool all_ok = std::all_of(cells.begin(), cells.end(),
+				  [](const Cell &c) { return c.sent > 0 && c.sent == c.delivered; });
 	return g_stop ? 1 : all_ok ? 0 : 3;
 }

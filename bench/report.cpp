@@ -337,7 +337,9 @@ int main(int argc, char **argv)
 			dp.cells[c["variant"].get<std::string>() + "/" + c["traffic"].get<std::string>()] = c;
 		std::ofstream dat(out + "/datapath.dat");
 		md += datapath_md(dp, dat);
-		md += "\nGenerator: " + d.value("generator", std::string("af_packet")) + ". " +
+		std::string note = d.value("generator_note", std::string());
+		md += "\nGenerator: " + d.value("generator", std::string("af_packet")) + (note.empty() ? "" : " (" + note + ")") +
+		      ". " +
 		      std::to_string(d["rounds"].get<int>()) + " rounds of " +
 		      std::to_string(d["packets_per_run"].get<uint64_t>()) + " packets per cell, shuffled; " +
 		      "delivered == sent in every cell: " +
