@@ -150,8 +150,10 @@ Status DaemonCtl::apply(const std::vector<std::string> &changed, const std::vect
 	if (!files)
 		return files.error();
 	std::vector<std::string> add, start;
+	static const std::string no_file;
 	for (const auto &peer : changed) {
-		const std::string &text = (*files)[file_prefix + peer + ".conf"];
+		auto file = files->find(file_prefix + peer + ".conf");
+		const std::string &text = file != files->end() ? file->second : no_file;
 		bool subnet = text.find("\nconn " + peer + "-subnet\n") != std::string::npos;
 		add.push_back(peer);
 		if (subnet)

@@ -312,11 +312,5 @@ TEST_F(ClassifyTable, NotIp)
 
 int main(int argc, char **argv)
 {
-	::testing::InitGoogleTest(&argc, argv);
-	std::string why;
-	if (::geteuid() == 0 && !steer::test::enter_private_netns(1, why)) {
-		std::fprintf(stderr, "cannot set up: %s\n", why.c_str());
-		return 1;
-	}
-	return RUN_ALL_TESTS();
+	return steer::test::run_bpf_tests(argc, argv, 1);
 }

@@ -13,7 +13,6 @@
 #include <bpf/bpf.h>
 #include <linux/pkt_cls.h>
 #include <net/if.h>
-#include <sched.h>
 
 #include <string>
 
@@ -152,19 +151,5 @@ TEST_F(GatewayCache, AWriteWithoutTheGenerationIsNotSeen)
 
 int main(int argc, char **argv)
 {
-	::testing::InitGoogleTest(&argc, argv);
-	std::string why;
-	if (::geteuid() == 0 && !steer::test::enter_private_netns(3, why)) {
-		std::fprintf(stderr, "cannot set up: %s\n", why.c_str());
-		return 1;
-	}
-	// One CPU for every run: the runs then share that CPU's cache.
-	cpu_set_t one;
-	CPU_ZERO(&one);
-	CPU_SET(sched_getcpu(), &one);
-	if (sched_setaffinity(0, sizeof(one), &one) != 0) {
-		std::perror("sched_setaffinity");
-		return 1;
-	}
-	return RUN_ALL_TESTS();
+	return steer::test::run_bpf_tests(argc, argv, 3, /*one_cpu=*/true);
 }

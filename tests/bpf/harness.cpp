@@ -100,4 +100,22 @@ void ProgHarness::clear_stats()
 		bpf_map_update_elem(obj_->stats_fd(), &i, zeros.data(), BPF_ANY);
 }
 
+int run_bpf_tests(int argc, char **argv, int veths, bool one_cpu)
+{
+	::testing::InitGoogleTest(&argc, argv);
+	std::string why;
+	if (::geteuid() == 0 && !enter_private_netns(veths, why)) {
+		std::fprintf(stderr, "cannot set up: %s\n", why.c_str());
+		return 1;
+	}
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	if (one_cpu && sched_setaffinity(0, sizeof(one), &one) != 0) {
+		std::perror("sched_setaffinity");
+		return 1;
+	}
+	return RUN_ALL_TESTS();
+}
+
 } // namespace steer::test

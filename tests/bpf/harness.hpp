@@ -50,6 +50,12 @@ bool ci_mode();
 // ifindexes 2.. exist for ctx.ifindex. Returns false with a reason.
 bool enter_private_netns(int veths, std::string &why);
 
+// main() of a BPF_PROG_RUN test binary: gtest's flags, then (as root) a
+// private netns with `veths` veth pairs, then every test. one_cpu: the
+// process stays on the CPU it started on, so every run shares one CPU's
+// per-CPU maps (the gateway cache).
+int run_bpf_tests(int argc, char **argv, int veths, bool one_cpu = false);
+
 } // namespace steer::test
 
 // Skips the test (or fails it when CI=true) unless running as root.

@@ -532,11 +532,5 @@ TEST_F(Unsteered, DeletingAGatewayLeavesOnlyTheRemainingPorts)
 
 int main(int argc, char **argv)
 {
-	::testing::InitGoogleTest(&argc, argv);
-	std::string why;
-	if (::geteuid() == 0 && !steer::test::enter_private_netns(5, why)) {
-		std::fprintf(stderr, "cannot set up: %s\n", why.c_str());
-		return 1;
-	}
-	return RUN_ALL_TESTS();
+	return steer::test::run_bpf_tests(argc, argv, 5);
 }
