@@ -82,15 +82,16 @@ static __always_inline int redirect(struct __sk_buff *skb, __u32 class_id,
 	return finish(bpf_redirect_peer(target, 0), class_id, gw, target, 1);
 }
 
-/* Sections 4-6 of a parsed frame: candidate, gateway, class, verdict. */
+/* Sections 4-6 of a parsed frame: candidate (unless `candidate` says so
+ * already), gateway, class, verdict. */
 static __always_inline int steer_parsed(struct __sk_buff *skb,
-					const struct pkt *p)
+					const struct pkt *p, int candidate)
 {
 	struct steer_gw_key key __attribute__((aligned(8))) = {};
 	const struct steer_gw_value *g;
 	__u32 class_id;
 
-	if (!steer_candidate(p))
+	if (!candidate && !steer_candidate(p))
 		return finish(TC_ACT_UNSPEC, STEER_CLASS_NONE, 0, 0, 0);
 	key.ifindex = skb->ifindex;
 	key.family = p->family;
@@ -109,11 +110,12 @@ SEC("tc")
 int ist_ingress(struct __sk_buff *skb)
 {
 	struct pkt p = {};
-	int res;
+	int res, early;
 
 	steer_variant_mark();
-	if (steer_never_candidate_v4((void *)(long)skb->data,
-				     (void *)(long)skb->data_end, skb->len))
+	early = steer_candidate_early_v4((void *)(long)skb->data,
+					 (void *)(long)skb->data_end, skb->len);
+	if (early == STEER_EARLY_NEVER)
 		return finish(TC_ACT_UNSPEC, STEER_CLASS_NONE, 0, 0, 0);
 	pull_window(skb);
 	p.data = (void *)(long)skb->data;
@@ -125,11 +127,11 @@ int ist_ingress(struct __sk_buff *skb)
 	 * NAT-T 3-5 ns cheaper than one copy after parse_frame() alone. */
 	res = parse_ipv4_fast(&p);
 	if (res == PARSE_OK)
-		return steer_parsed(skb, &p);
+		return steer_parsed(skb, &p, early == STEER_EARLY_CANDIDATE);
 	if (res == PARSE_NOT_FAST) {
 		res = parse_ipv6_fast(&p);
 		if (res == PARSE_OK)
-			return steer_parsed(skb, &p);
+			return steer_parsed(skb, &p, 0);
 		if (res == PARSE_NOT_FAST)
 			res = parse_frame(&p);
 	}
@@ -139,7 +141,7 @@ int ist_ingress(struct __sk_buff *skb)
 		steer_count(STEER_GATEWAY_NONE, STEER_CLASS_MALFORMED, p.len);
 		return finish(TC_ACT_UNSPEC, STEER_CLASS_MALFORMED, 0, 0, 0);
 	}
-	return steer_parsed(skb, &p);
+	return steer_parsed(skb, &p, 0);
 }
 
 /* Address families of bpf_fib_lookup (linux/socket.h drags in libc). */
