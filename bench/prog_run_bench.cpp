@@ -3,7 +3,8 @@
 // class of frame: non-IPsec (the common case on a public interface), frames
 // to a gateway address that are passed, and each steered class. A second
 // steer_ingress, loaded with its gateway cache off, shows what a frame
-// costs when the cache misses (bpf/lib/gateway_cache.h). Every
+// costs that reads the gateways hash (a cache miss: that plus the slot
+// check and fill; bpf/lib/gateway_cache.h). Every
 // (frame, program) pair runs once per round, rounds in shuffled order;
 // medians are reported. Root needed (loads BPF, private netns).
 // Usage: prog_run_bench [--json FILE] [--rounds R] [--seed S]

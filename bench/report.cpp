@@ -197,7 +197,7 @@ std::string prog_run_md(const json &p)
 	std::ostringstream md;
 	md << "\n## BPF_PROG_RUN (kernel timing, ns per run, median of " << p["rounds"].get<int>()
 	   << " rounds of " << p["repeat"].get<int>()
-	   << "; `no cache`: steer_ingress loaded with its gateway cache off, the cost of a miss)\n\n"
+	   << "; `no cache`: steer_ingress loaded with its gateway cache off, every frame reading the hash; a cache miss costs that plus the slot check and fill)\n\n"
 	      "| frame | empty | steer_ingress | ratio | no cache | ratio |\n|---|---:|---:|---:|---:|---:|\n";
 	for (const auto &r : p["rows"]) {
 		double e = r["empty_ns"].get<double>(), s = r["steer_ns"].get<double>();
