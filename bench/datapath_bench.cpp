@@ -178,9 +178,18 @@ double median(std::vector<double> v)
 	return n == 0 ? 0 : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+constexpr const char *kUsage =
+	"usage: datapath_bench [--rounds R] [--packets N] [--cpu C] [--seed S] [--out FILE]\n"
+	"                      [--gen live|afpacket] [--only SUBSTRING[,SUBSTRING...]]\n";
+
 Options parse_args(int argc, char **argv)
 {
 	Options o;
+	// Every option takes a value: a lone word (--help too) is not a run.
+	if (argc % 2 == 0) {
+		std::fputs(kUsage, stderr);
+		std::exit(2);
+	}
 	for (int i = 1; i + 1 < argc; i += 2) {
 		std::string k = argv[i], v = argv[i + 1];
 		if (k == "--rounds") o.rounds = std::stoi(v);
@@ -192,7 +201,7 @@ Options parse_args(int argc, char **argv)
 		else if (k == "--gen" && (v == "live" || v == "afpacket"))
 			o.gen = v == "live" ? GenKind::live : GenKind::afpacket;
 		else {
-			std::fprintf(stderr, "datapath_bench: unknown option %s\n", k.c_str());
+			std::fprintf(stderr, "datapath_bench: unknown option %s\n%s", k.c_str(), kUsage);
 			std::exit(2);
 		}
 	}
@@ -260,6 +269,9 @@ int main(int argc, char **argv)
 	sa.sa_handler = [](int) { g_stop = true; };
 	for (int sig : {SIGINT, SIGTERM, SIGHUP})
 		::sigaction(sig, &sa, nullptr);
+	// Output into a closed pipe (`| head`) must not kill the run before
+	// the destructors remove its namespaces.
+	::signal(SIGPIPE, SIG_IGN);
 	// clsact already present is expected (EEXIST); libbpf would print it.
 	route_libbpf_logs();
 	auto clock = CpuClock::pin(opts.cpu);

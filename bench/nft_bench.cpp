@@ -242,6 +242,12 @@ int main(int argc, char **argv)
 	size_t max_n = 100000;
 	uint64_t seed = static_cast<uint64_t>(::time(nullptr));
 	std::string out, ways;   // --ways: comma-separated subset of kWays; empty = all
+	const char *usage = "usage: nft_bench [--rounds R] [--max N] [--seed S] [--out FILE] [--ways W[,W...]]\n";
+	// Every option takes a value: a lone word (--help too) is not a run.
+	if (argc % 2 == 0) {
+		std::fputs(usage, stderr);
+		return 2;
+	}
 	for (int i = 1; i + 1 < argc; i += 2) {
 		std::string k = argv[i], v = argv[i + 1];
 		if (k == "--rounds") rounds = std::stoi(v);
@@ -249,6 +255,10 @@ int main(int argc, char **argv)
 		else if (k == "--seed") seed = std::stoull(v);
 		else if (k == "--out") out = v;
 		else if (k == "--ways") ways = v;
+		else {
+			std::fprintf(stderr, "nft_bench: unknown option %s\n%s", k.c_str(), usage);
+			return 2;
+		}
 	}
 	std::vector<Cell> cells;
 	for (size_t n : {10, 1000, 10000, 100000})

@@ -105,11 +105,20 @@ int main(int argc, char **argv)
 	std::string json_out;
 	int rounds = 7;
 	uint64_t seed = static_cast<uint64_t>(std::time(nullptr));
+	const char *usage = "usage: prog_run_bench [--json FILE] [--rounds R] [--seed S]\n";
+	if (argc % 2 == 0) {
+		std::fputs(usage, stderr);
+		return 2;
+	}
 	for (int i = 1; i + 1 < argc; i += 2) {
 		std::string k = argv[i], v = argv[i + 1];
 		if (k == "--json") json_out = v;
 		else if (k == "--rounds") rounds = std::stoi(v);
 		else if (k == "--seed") seed = std::stoull(v);
+		else {
+			std::fprintf(stderr, "prog_run_bench: unknown option %s\n%s", k.c_str(), usage);
+			return 2;
+		}
 	}
 	if (::geteuid() != 0 || ::unshare(CLONE_NEWNET) != 0) {
 		std::fprintf(stderr, "prog_run_bench: needs root (loads BPF, private netns)\n");
