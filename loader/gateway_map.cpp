@@ -111,8 +111,10 @@ Status delete_gateways(int gateways_fd, int ports_fd, const std::vector<steer_gw
 	for (const auto &key : keys)
 		if (bpf_map_delete_elem(gateways_fd, &key) != 0 && errno != ENOENT)
 			return sys_error(errno, "delete from gateways map");
-	if (Status st = bump_generation(ports_fd); !st)
-		return st;
+	// Nothing deleted (every `up` calls this): no cache entry went stale.
+	if (!keys.empty())
+		if (Status st = bump_generation(ports_fd); !st)
+			return st;
 	return sync_ports(gateways_fd, ports_fd);
 }
 
